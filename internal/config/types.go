@@ -1,0 +1,68 @@
+package config
+
+// Config is the whole configuration of one Posthorn node. Every field has a
+// default (see Default); a file only needs the keys it changes.
+type Config struct {
+	Hostname string   `toml:"hostname"` // default: os.Hostname()
+	DataDir  string   `toml:"data_dir"` // default: "/var/lib/posthorn"
+	Log      Log      `toml:"log"`
+	SMTP     SMTP     `toml:"smtp"`
+	HTTP     HTTP     `toml:"http"`
+	Delivery Delivery `toml:"delivery"`
+}
+
+// Log configures the process log on stderr.
+type Log struct {
+	Level  string `toml:"level"`  // "debug" | "info" | "warn" | "error"; default "info"
+	Format string `toml:"format"` // "json" | "text"; default "json"
+}
+
+// SMTP configures the submission listeners.
+type SMTP struct {
+	Listen             []string `toml:"listen"`               // default ["127.0.0.1:25"]
+	TrustedNetworks    []string `toml:"trusted_networks"`     // CIDRs; default ["127.0.0.0/8", "::1/128"]
+	MaxMessageSize     Size     `toml:"max_message_size"`     // default 25MiB
+	MaxRecipients      int      `toml:"max_recipients"`       // per message; default 1000
+	MaxLineLength      int      `toml:"max_line_length"`      // bytes per line, command or data; default 4096
+	MaxReceivedHeaders int      `toml:"max_received_headers"` // loop detection; default 50
+	MaxConnections     int      `toml:"max_connections"`      // concurrent sessions; default 1000
+	ReadTimeout        Duration `toml:"read_timeout"`         // idle time waiting for a command or data; default 5m
+	WriteTimeout       Duration `toml:"write_timeout"`        // default 1m
+	MaxSessionTime     Duration `toml:"max_session_time"`     // whole connection; default 30m
+}
+
+// HTTP configures the single HTTP listener (health, metrics, later the web UI).
+type HTTP struct {
+	Listen string `toml:"listen"` // default "127.0.0.1:8025"; "" disables
+}
+
+// Delivery configures the queue and the courier.
+type Delivery struct {
+	// Upstreams is the ordered list of relays ("host:port"), tried in order
+	// within each attempt. Empty means direct delivery by MX lookup.
+	Upstreams []string `toml:"upstreams"` // default []
+	// UpstreamTLS sets the STARTTLS mode per upstream address:
+	// "none", "opportunistic" or "required". Unlisted upstreams use TLS.
+	UpstreamTLS map[string]string `toml:"upstream_tls"` // default {}
+	// TLS is the STARTTLS mode for upstreams not in UpstreamTLS and for
+	// direct delivery: "none" | "opportunistic" | "required".
+	TLS       string `toml:"tls"`         // default "opportunistic"
+	TLSCAFile string `toml:"tls_ca_file"` // PEM roots for "required"; default "" = system roots
+
+	RetrySchedule []Duration `toml:"retry_schedule"` // default ["1m","5m","15m","1h"]; the last step repeats
+	MaxLifetime   Duration   `toml:"max_lifetime"`   // default 5d
+	DelayWarning  Duration   `toml:"delay_warning"`  // default 4h; 0 disables
+
+	Concurrency    int      `toml:"concurrency"`     // parallel deliveries; default 20
+	ConnectTimeout Duration `toml:"connect_timeout"` // default 30s
+	CommandTimeout Duration `toml:"command_timeout"` // per SMTP command; default 2m
+	DataTimeout    Duration `toml:"data_timeout"`    // wait for the reply to the final dot; default 10m
+	IdleTimeout    Duration `toml:"idle_timeout"`    // keep an idle upstream connection; default 30s
+	MaxIdlePerHost int      `toml:"max_idle_per_host"` // idle connections kept per upstream; default 10
+	// DownBackoff is how long an upstream that failed is skipped before it is
+	// probed again; doubled on each further failure up to DownBackoffMax.
+	DownBackoff    Duration `toml:"down_backoff"`     // default 30s
+	DownBackoffMax Duration `toml:"down_backoff_max"` // default 10m
+	MXPort         int      `toml:"mx_port"`          // port for direct delivery; default 25
+	ShutdownGrace  Duration `toml:"shutdown_grace"`   // how long SIGTERM waits for deliveries; default 30s
+}
