@@ -53,11 +53,11 @@ type Delivery struct {
 	MaxLifetime   Duration   `toml:"max_lifetime"`   // default 5d
 	DelayWarning  Duration   `toml:"delay_warning"`  // default 4h; 0 disables
 
-	Concurrency    int      `toml:"concurrency"`     // parallel deliveries; default 20
-	ConnectTimeout Duration `toml:"connect_timeout"` // default 30s
-	CommandTimeout Duration `toml:"command_timeout"` // per SMTP command; default 2m
-	DataTimeout    Duration `toml:"data_timeout"`    // wait for the reply to the final dot; default 10m
-	IdleTimeout    Duration `toml:"idle_timeout"`    // keep an idle upstream connection; default 30s
+	Concurrency    int      `toml:"concurrency"`       // parallel deliveries; default 20
+	ConnectTimeout Duration `toml:"connect_timeout"`   // default 30s
+	CommandTimeout Duration `toml:"command_timeout"`   // per SMTP command; default 2m
+	DataTimeout    Duration `toml:"data_timeout"`      // wait for the reply to the final dot; default 10m
+	IdleTimeout    Duration `toml:"idle_timeout"`      // keep an idle upstream connection; default 30s
 	MaxIdlePerHost int      `toml:"max_idle_per_host"` // idle connections kept per upstream; default 10
 	// DownBackoff is how long an upstream that failed is skipped before it is
 	// probed again; doubled on each further failure up to DownBackoffMax.

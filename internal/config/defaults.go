@@ -1,0 +1,54 @@
+package config
+
+import (
+	"os"
+	"time"
+)
+
+// Default returns the configuration used for every key that a file does not
+// set. Each call returns a new value that the caller may change.
+func Default() *Config {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	return &Config{
+		Hostname: host,
+		DataDir:  "/var/lib/posthorn",
+		Log:      Log{Level: "info", Format: "json"},
+		SMTP: SMTP{
+			Listen:             []string{"127.0.0.1:25"},
+			TrustedNetworks:    []string{"127.0.0.0/8", "::1/128"},
+			MaxMessageSize:     25 << 20,
+			MaxRecipients:      1000,
+			MaxLineLength:      4096,
+			MaxReceivedHeaders: 50,
+			MaxConnections:     1000,
+			ReadTimeout:        Duration(5 * time.Minute),
+			WriteTimeout:       Duration(time.Minute),
+			MaxSessionTime:     Duration(30 * time.Minute),
+		},
+		HTTP: HTTP{Listen: "127.0.0.1:8025"},
+		Delivery: Delivery{
+			Upstreams:   []string{},
+			UpstreamTLS: map[string]string{},
+			TLS:         "opportunistic",
+			RetrySchedule: []Duration{
+				Duration(time.Minute), Duration(5 * time.Minute),
+				Duration(15 * time.Minute), Duration(time.Hour),
+			},
+			MaxLifetime:    Duration(5 * day),
+			DelayWarning:   Duration(4 * time.Hour),
+			Concurrency:    20,
+			ConnectTimeout: Duration(30 * time.Second),
+			CommandTimeout: Duration(2 * time.Minute),
+			DataTimeout:    Duration(10 * time.Minute),
+			IdleTimeout:    Duration(30 * time.Second),
+			MaxIdlePerHost: 10,
+			DownBackoff:    Duration(30 * time.Second),
+			DownBackoffMax: Duration(10 * time.Minute),
+			MXPort:         25,
+			ShutdownGrace:  Duration(30 * time.Second),
+		},
+	}
+}
