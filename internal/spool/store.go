@@ -1,0 +1,254 @@
+package spool
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+const tmpPrefix = "tmp-"
+
+// Store is one spool directory.
+type Store struct {
+	dir        string
+	quarantine string
+	dirf       *os.File
+	sync       *dirSyncer
+	log        *slog.Logger
+}
+
+// Open opens (creating if needed) the spool directory dir. Corrupt files are
+// moved to quarantineDir ("" disables moving: they are only reported).
+func Open(dir, quarantineDir string, log *slog.Logger) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	if quarantineDir != "" {
+		if err := os.MkdirAll(quarantineDir, 0o700); err != nil {
+			return nil, fmt.Errorf("spool: %w", err)
+		}
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Store{dir: dir, quarantine: quarantineDir, dirf: f, sync: newDirSyncer(f), log: log}, nil
+}
+
+// Close releases the directory handle.
+func (s *Store) Close() error { return s.dirf.Close() }
+
+// Dir is the spool directory.
+func (s *Store) Dir() string { return s.dir }
+
+func (s *Store) path(id string) string { return filepath.Join(s.dir, id) }
+
+// Create starts a new message. env.ID is set if empty.
+func (s *Store) Create(env *Envelope) (*Writer, error) {
+	if env.ID == "" {
+		env.ID = NewID()
+	}
+	if len(env.Rcpts) == 0 {
+		return nil, errors.New("spool: message without recipients")
+	}
+	tmp := filepath.Join(s.dir, tmpPrefix+env.ID)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, &WriteError{Op: "create", Err: err}
+	}
+	bp := bufPool.Get().(*[]byte)
+	buf, err := encodeHead((*bp)[:0], env)
+	if err != nil {
+		_ = f.Close()
+		_ = os.Remove(tmp)
+		return nil, err
+	}
+	return &Writer{store: s, env: env, f: f, tmp: tmp, buf: buf, bodyOff: int64(len(buf)), crc: newCRC()}, nil
+}
+
+// Load decodes the message id (without verifying the body checksum).
+func (s *Store) Load(id string) (*Message, error) {
+	if !ValidID(id) {
+		return nil, fmt.Errorf("spool: invalid queue id %q", id)
+	}
+	f, err := os.Open(s.path(id))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return Decode(f, fi.Size(), false)
+}
+
+// Body is an open message body.
+type Body struct {
+	*io.SectionReader
+	f *os.File
+}
+
+// Close closes the underlying file.
+func (b *Body) Close() error { return b.f.Close() }
+
+// OpenBody opens the body of m for reading.
+func (s *Store) OpenBody(m *Message) (*Body, error) {
+	f, err := os.Open(s.path(m.Env.ID))
+	if err != nil {
+		return nil, err
+	}
+	return &Body{SectionReader: io.NewSectionReader(f, m.BodyOff, m.BodyLen), f: f}, nil
+}
+
+// SaveState appends m.State to the message's file and fdatasyncs it.
+func (s *Store) SaveState(m *Message) error {
+	rec, err := encodeState(&m.State)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(s.path(m.Env.ID), os.O_WRONLY, 0)
+	if err != nil {
+		return &WriteError{Op: "open", Err: err}
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(rec, m.StateEnd); err != nil {
+		return &WriteError{Op: "write", Err: err}
+	}
+	end := m.StateEnd + int64(len(rec))
+	if m.Torn {
+		if err := f.Truncate(end); err != nil {
+			return &WriteError{Op: "truncate", Err: err}
+		}
+	}
+	if err := fdatasync(f); err != nil {
+		return &WriteError{Op: "fdatasync", Err: err}
+	}
+	m.StateEnd, m.Torn = end, false
+	return nil
+}
+
+// Remove deletes a finished message and makes the deletion durable.
+func (s *Store) Remove(id string) error {
+	if !ValidID(id) {
+		return fmt.Errorf("spool: invalid queue id %q", id)
+	}
+	if err := os.Remove(s.path(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return s.sync.Sync()
+}
+
+// Adopt moves a committed message file from another spool on the same file
+// system (the sendmail drop directory) into this one, durably.
+func (s *Store) Adopt(from *Store, id string) error {
+	if !ValidID(id) {
+		return fmt.Errorf("spool: invalid queue id %q", id)
+	}
+	if _, err := os.Stat(s.path(id)); err == nil {
+		return fmt.Errorf("spool: %s already queued", id)
+	}
+	if err := os.Rename(from.path(id), s.path(id)); err != nil {
+		return &WriteError{Op: "rename", Err: err}
+	}
+	if err := s.sync.Sync(); err != nil {
+		return &WriteError{Op: "fsync directory", Err: err}
+	}
+	return from.sync.Sync()
+}
+
+// ScanResult is one file found by Scan.
+type ScanResult struct {
+	ID  string
+	Msg *Message // nil when Err is set
+	Err error    // a *CorruptError or an I/O error
+}
+
+// Scan reads every committed message in the directory, in no particular
+// order. With repair set (the daemon at start), leftover temporary files —
+// messages never acknowledged — are removed and corrupt files quarantined;
+// without it (read-only tools) nothing is changed.
+func (s *Store) Scan(repair bool, fn func(ScanResult)) error {
+	d, err := os.Open(s.dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	for {
+		names, err := d.Readdirnames(1024)
+		for _, name := range names {
+			s.scanOne(name, repair, fn)
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (s *Store) scanOne(name string, repair bool, fn func(ScanResult)) {
+	if strings.HasPrefix(name, tmpPrefix) {
+		if repair {
+			s.log.Info("removing unacknowledged partial message", slog.String("file", name))
+			_ = os.Remove(filepath.Join(s.dir, name))
+		}
+		return
+	}
+	if !ValidID(name) {
+		return
+	}
+	m, err := s.decodeFile(name, repair)
+	if err != nil {
+		var ce *CorruptError
+		if errors.As(err, &ce) && repair {
+			s.quarantineFile(name, err)
+		}
+		fn(ScanResult{ID: name, Err: err})
+		return
+	}
+	if m.Env.ID != name {
+		err := &CorruptError{Reason: fmt.Sprintf("envelope id %s does not match file name", m.Env.ID)}
+		if repair {
+			s.quarantineFile(name, err)
+		}
+		fn(ScanResult{ID: name, Err: err})
+		return
+	}
+	fn(ScanResult{ID: name, Msg: m})
+}
+
+func (s *Store) decodeFile(name string, verify bool) (*Message, error) {
+	f, err := os.Open(filepath.Join(s.dir, name))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return Decode(f, fi.Size(), verify)
+}
+
+func (s *Store) quarantineFile(name string, cause error) {
+	s.log.Error("quarantining corrupt spool file", slog.String("file", name), slog.String("error", cause.Error()))
+	if s.quarantine == "" {
+		return
+	}
+	if err := os.Rename(filepath.Join(s.dir, name), filepath.Join(s.quarantine, name)); err != nil {
+		s.log.Error("cannot quarantine spool file", slog.String("file", name), slog.String("error", err.Error()))
+		return
+	}
+	_ = s.sync.Sync()
+}
+
+func readFile(path string) ([]byte, error) { return os.ReadFile(path) }

@@ -1,0 +1,28 @@
+//go:build linux
+
+package spool
+
+import (
+	"os"
+	"syscall"
+)
+
+// fdatasync flushes the file's data and the metadata needed to read it.
+func fdatasync(f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		for {
+			serr = syscall.Fdatasync(int(fd))
+			if serr != syscall.EINTR {
+				return
+			}
+		}
+	}); err != nil {
+		return err
+	}
+	return serr
+}

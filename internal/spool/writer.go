@@ -1,0 +1,190 @@
+package spool
+
+import (
+	"encoding/binary"
+	"errors"
+	"hash"
+	"hash/crc32"
+	"io"
+	"os"
+	"sync"
+)
+
+const writeChunk = 64 << 10 // bytes buffered before a write(2)
+
+// Writer receives the body of a new message. Nothing is durable until
+// Commit returns nil; Abort (or a failed Commit) leaves no trace.
+type Writer struct {
+	store   *Store
+	env     *Envelope
+	f       *os.File
+	tmp     string
+	buf     []byte
+	flushed int64 // bytes already written to f
+	bodyOff int64
+	crc     hash.Hash32
+	err     error
+	done    bool
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, writeChunk+4096); return &b }}
+
+// ID is the message's queue id.
+func (w *Writer) ID() string { return w.env.ID }
+
+// Size is the number of body bytes written so far.
+func (w *Writer) Size() int64 { return w.flushed + int64(len(w.buf)) - w.bodyOff }
+
+// Write appends body bytes.
+func (w *Writer) Write(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	w.crc.Write(p)
+	w.buf = append(w.buf, p...)
+	if len(w.buf) >= writeChunk {
+		w.flush()
+	}
+	return len(p), w.err
+}
+
+// WriteString appends body bytes.
+func (w *Writer) WriteString(s string) (int, error) {
+	return w.Write([]byte(s))
+}
+
+// ReadFrom appends everything r yields, reading straight into the buffer.
+func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
+	var total int64
+	for w.err == nil {
+		if cap(w.buf)-len(w.buf) < 4096 {
+			w.flush()
+			if w.err != nil {
+				break
+			}
+		}
+		n, err := r.Read(w.buf[len(w.buf):cap(w.buf)])
+		if n > 0 {
+			w.crc.Write(w.buf[len(w.buf) : len(w.buf)+n])
+			w.buf = w.buf[:len(w.buf)+n]
+			total += int64(n)
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, w.err
+}
+
+func (w *Writer) flush() {
+	if len(w.buf) == 0 || w.err != nil {
+		return
+	}
+	n, err := w.f.Write(w.buf)
+	w.flushed += int64(n)
+	if err != nil {
+		w.err = &WriteError{Op: "write", Err: err}
+		return
+	}
+	w.buf = w.buf[:0]
+}
+
+// Commit makes the message durable: body length and checksum are written,
+// the data fdatasync'd, the file renamed to its final name and the directory
+// fsync'd (shared with concurrent commits). Only then may the message be
+// acknowledged.
+func (w *Writer) Commit() (*Message, error) {
+	if w.done {
+		return nil, errors.New("spool: writer already finished")
+	}
+	w.done = true
+	defer w.release()
+	if w.err != nil {
+		w.cleanup()
+		return nil, w.err
+	}
+	bodyLen := w.flushed + int64(len(w.buf)) - w.bodyOff
+	lenOff := w.bodyOff - bodyLenBytes
+	if lenOff >= w.flushed {
+		binary.LittleEndian.PutUint64(w.buf[lenOff-w.flushed:], uint64(bodyLen))
+	} else {
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], uint64(bodyLen))
+		if _, err := w.f.WriteAt(b[:], lenOff); err != nil {
+			w.cleanup()
+			return nil, &WriteError{Op: "write", Err: err}
+		}
+	}
+	w.buf = binary.LittleEndian.AppendUint32(w.buf, w.crc.Sum32())
+	w.flush()
+	if w.err != nil {
+		w.cleanup()
+		return nil, w.err
+	}
+	if err := fdatasync(w.f); err != nil {
+		w.cleanup()
+		return nil, &WriteError{Op: "fdatasync", Err: err}
+	}
+	if err := w.f.Close(); err != nil {
+		w.f = nil
+		w.cleanup()
+		return nil, &WriteError{Op: "close", Err: err}
+	}
+	w.f = nil
+	final := w.store.path(w.env.ID)
+	if err := os.Rename(w.tmp, final); err != nil {
+		w.cleanup()
+		return nil, &WriteError{Op: "rename", Err: err}
+	}
+	if err := w.store.sync.Sync(); err != nil {
+		// The entry may or may not be durable: do not acknowledge, and take the
+		// file away so that it is not delivered without the client knowing.
+		_ = os.Remove(final)
+		return nil, &WriteError{Op: "fsync directory", Err: err}
+	}
+	m := &Message{Env: *w.env, State: InitialState(w.env), BodyOff: w.bodyOff, BodyLen: bodyLen}
+	m.StateEnd = w.bodyOff + bodyLen + crcBytes
+	return m, nil
+}
+
+// Abort discards the message.
+func (w *Writer) Abort() {
+	if w.done {
+		return
+	}
+	w.done = true
+	w.cleanup()
+	w.release()
+}
+
+func (w *Writer) cleanup() {
+	if w.f != nil {
+		_ = w.f.Close()
+		w.f = nil
+	}
+	_ = os.Remove(w.tmp)
+}
+
+func (w *Writer) release() {
+	if w.buf != nil && cap(w.buf) <= writeChunk+4096 {
+		b := w.buf[:0]
+		bufPool.Put(&b)
+	}
+	w.buf = nil
+}
+
+// WriteError is a failure to write the spool. It is always temporary for the
+// client: reply 4xx, never 5xx.
+type WriteError struct {
+	Op  string
+	Err error
+}
+
+func (e *WriteError) Error() string { return "spool " + e.Op + ": " + e.Err.Error() }
+func (e *WriteError) Unwrap() error { return e.Err }
+
+// crc for a new writer
+func newCRC() hash.Hash32 { return crc32.New(castagnoli) }
