@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -16,7 +17,8 @@ func (s span) contains(off int) bool { return off >= s.start && off < s.end }
 // docEntry is one keyed thing in the document: a table header, a key-value,
 // an array element or a key-value inside an inline table.
 type docEntry struct {
-	key   string // dotted key, with [i] for array elements
+	key   string   // dotted key, with [i] for array elements
+	parts []string // the parts of key; nil for array elements
 	line  int    // line of the key (of the value, for array elements)
 	area  span   // bytes that an error about this entry points into
 	blank span   // bytes to blank out to remove the entry from the document
@@ -52,7 +54,8 @@ func syntaxError(p *unstable.Parser, err error) *Problem {
 func indexDocument(data []byte) (*docIndex, *Problem) {
 	w := &walker{idx: &docIndex{lines: make(map[string]int)}, data: data}
 	w.p.Reset(data)
-	tableKey, tableType := "", reflect.TypeFor[Config]()
+	var tableKey []string
+	tableType := reflect.TypeFor[Config]()
 	header := -1 // entry index of the current table header
 	for w.p.NextExpression() {
 		e := w.p.Expression()
@@ -68,9 +71,9 @@ func indexDocument(data []byte) (*docIndex, *Problem) {
 				w.idx.entries[header].blank.end = start
 			}
 			header = len(w.idx.entries)
-			k := w.walkKey("", reflect.TypeFor[Config](), e, span{-1, header})
-			w.record(docEntry{key: k.key, line: w.line(start), area: span{start, k.end}, blank: span{start, len(data)}})
-			tableKey, tableType = k.key, k.typ
+			k := w.walkKey(nil, reflect.TypeFor[Config](), e, span{-1, header})
+			w.record(docEntry{key: k.key, parts: k.parts, line: w.line(start), area: span{start, k.end}, blank: span{start, len(data)}})
+			tableKey, tableType = k.parts, k.typ
 			if k.typ != nil && (e.Kind == unstable.ArrayTable || !isTable(k.typ)) {
 				got := "a table"
 				if e.Kind == unstable.ArrayTable {
@@ -122,6 +125,7 @@ func (w *walker) mismatch(key string, want reflect.Type, got string, blank span)
 // walkedKey is the result of following a (dotted) key through the Go types.
 type walkedKey struct {
 	key      string
+	parts    []string
 	typ      reflect.Type // nil when the key is unknown (left to the decoder)
 	start    int          // offset of the first key part
 	end      int          // offset after the last key part
@@ -131,8 +135,8 @@ type walkedKey struct {
 // walkKey follows the key parts of n from the table (prefix, t). When a
 // part descends into a value that is not a table, it records a mismatch
 // that blanks the span blank.
-func (w *walker) walkKey(prefix string, t reflect.Type, n *unstable.Node, blank span) walkedKey {
-	k := walkedKey{key: prefix, typ: t, start: -1}
+func (w *walker) walkKey(prefix []string, t reflect.Type, n *unstable.Node, blank span) walkedKey {
+	k := walkedKey{key: dottedKey(prefix), parts: slices.Clone(prefix), typ: t, start: -1}
 	it := n.Key()
 	for it.Next() {
 		part := it.Node()
@@ -145,7 +149,12 @@ func (w *walker) walkKey(prefix string, t reflect.Type, n *unstable.Node, blank 
 			k.mismatch = true
 		}
 		k.key = joinKey(k.key, string(part.Data))
+		k.parts = append(k.parts, string(part.Data))
 		k.typ = childType(k.typ, string(part.Data))
+		if _, ok := w.idx.lines[k.key]; !ok {
+			// The line of a table made by a dotted key.
+			w.idx.lines[k.key] = w.line(int(part.Raw.Offset))
+		}
 	}
 	if k.mismatch {
 		k.typ = nil
@@ -155,23 +164,24 @@ func (w *walker) walkKey(prefix string, t reflect.Type, n *unstable.Node, blank 
 
 // keyValue indexes a key-value under the table (prefix, t). outer is the
 // span of the top-level key-value when n is inside an inline table.
-func (w *walker) keyValue(prefix string, t reflect.Type, n *unstable.Node, outer *span) {
+func (w *walker) keyValue(prefix []string, t reflect.Type, n *unstable.Node, outer *span) {
 	whole := w.rawSpan(n)
 	if outer != nil {
 		whole = *outer
 	}
 	k := w.walkKey(prefix, t, n, whole)
-	w.record(docEntry{key: k.key, line: w.line(k.start), area: w.rawSpan(n), blank: whole})
+	w.record(docEntry{key: k.key, parts: k.parts, line: w.line(k.start), area: w.rawSpan(n), blank: whole})
 	if k.mismatch {
 		return
 	}
-	w.value(k.key, k.typ, n.Value(), whole, outer == nil)
+	w.value(k.parts, k.typ, n.Value(), whole, outer == nil)
 }
 
 // value indexes a value of Go type t (nil when unknown) at key, checking
 // that its TOML type fits. whole is the span of the enclosing top-level
 // key-value; direct is true when n is that key-value's value.
-func (w *walker) value(key string, t reflect.Type, n *unstable.Node, whole span, direct bool) {
+func (w *walker) value(parts []string, t reflect.Type, n *unstable.Node, whole span, direct bool) {
+	key := dottedKey(parts)
 	switch n.Kind {
 	case unstable.Array:
 		var elem reflect.Type
@@ -193,12 +203,12 @@ func (w *walker) value(key string, t reflect.Type, n *unstable.Node, whole span,
 			i++
 			if c.Kind == unstable.Array || c.Kind == unstable.InlineTable || !direct {
 				w.record(docEntry{key: ek, line: w.line(w.firstOffset(c)), area: w.rawSpan(c), blank: whole})
-				w.value(ek, elem, c, whole, false)
+				w.elemValue(ek, elem, c, whole)
 				continue
 			}
 			area := w.rawSpan(c)
 			w.record(docEntry{key: ek, line: w.line(area.start), area: area, blank: w.elementBlank(area)})
-			w.value(ek, elem, c, w.elementBlank(area), false)
+			w.elemValue(ek, elem, c, w.elementBlank(area))
 		}
 	case unstable.InlineTable:
 		if t != nil && !isTable(t) {
@@ -208,7 +218,7 @@ func (w *walker) value(key string, t reflect.Type, n *unstable.Node, whole span,
 		it := n.Children()
 		for it.Next() {
 			if c := it.Node(); c.Kind == unstable.KeyValue {
-				w.keyValue(key, t, c, &whole)
+				w.keyValue(parts, t, c, &whole)
 			}
 		}
 	default:
@@ -234,6 +244,20 @@ func (w *walker) firstOffset(n *unstable.Node) int {
 		return 0
 	}
 	return int(n.Raw.Offset)
+}
+
+// elemValue checks an array element. Elements are only scalars (or arrays
+// of them) in Config; anything else is a mismatch or an unknown type.
+func (w *walker) elemValue(key string, t reflect.Type, n *unstable.Node, blank span) {
+	switch {
+	case t == nil:
+	case n.Kind == unstable.Array:
+		w.mismatch(key, t, "an array", blank)
+	case n.Kind == unstable.InlineTable:
+		w.mismatch(key, t, "a table", blank)
+	case !scalarFits(t, n):
+		w.mismatch(key, t, describeKind(n.Kind), blank)
+	}
 }
 
 // elementBlank extends the span of an array element over the comma that

@@ -110,7 +110,7 @@ func decode(doc []byte, idx *docIndex) (*Config, Errors) {
 		}
 		var strict *toml.StrictMissingError
 		if errors.As(err, &strict) {
-			return cfg, append(errs, unknownKeys(strict)...)
+			return cfg, append(errs, unknownKeys(strict, doc, idx)...)
 		}
 		var de *toml.DecodeError
 		if !errors.As(err, &de) {
@@ -169,12 +169,19 @@ func dottedKey(parts []string) string {
 
 // unknownKeys turns the strict decoder's report into one problem per key,
 // naming the first part of each key that is unknown.
-func unknownKeys(strict *toml.StrictMissingError) Errors {
+func unknownKeys(strict *toml.StrictMissingError, doc []byte, idx *docIndex) Errors {
 	var errs Errors
 	seen := make(map[string]bool)
 	for _, de := range strict.Errors {
-		line, _ := de.Position()
+		line, col := de.Position()
 		parts := de.Key()
+		// Inside an inline table the decoder names the key relative to
+		// the table; the index knows the whole key.
+		if i := idx.entryAt(offsetOf(doc, line, col)); i >= 0 {
+			if full := idx.entries[i].parts; len(full) > len(parts) && slices.Equal(full[len(full)-len(parts):], parts) {
+				parts = full
+			}
+		}
 		key, t := "", reflect.TypeFor[Config]()
 		msg := "unknown key"
 		for i, part := range parts {

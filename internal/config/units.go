@@ -44,9 +44,9 @@ func ParseDuration(s string) (Duration, error) {
 	if rest == "0" {
 		return 0, nil
 	}
-	// Split off the day terms; what remains is handed to time.ParseDuration.
-	var days float64
-	var other strings.Builder
+	// Each term is a number and a unit; "d" is ours, the others are
+	// left to time.ParseDuration, which handles fractions exactly.
+	var total time.Duration
 	for rest != "" {
 		n := numberPrefix(rest)
 		if n == 0 {
@@ -57,39 +57,37 @@ func ParseDuration(s string) (Duration, error) {
 		u := unitPrefix(rest)
 		unit := rest[:u]
 		rest = rest[u:]
+		var term time.Duration
 		switch unit {
 		case "":
 			return bad(`missing unit; use one of "ns", "us", "ms", "s", "m", "h", "d"`)
 		case "d":
-			f, err := strconv.ParseFloat(num, 64)
-			if err != nil {
-				return bad("bad number " + strconv.Quote(num))
-			}
-			days += f
-		default:
-			other.WriteString(num)
-			other.WriteString(unit)
-		}
-	}
-	var total time.Duration
-	if other.Len() > 0 {
-		d, err := time.ParseDuration(other.String())
-		if err != nil {
-			var reason string
-			if strings.Contains(err.Error(), "unknown unit") {
-				reason = `unknown unit; use one of "ns", "us", "ms", "s", "m", "h", "d"`
+			if i, err := strconv.ParseInt(num, 10, 64); err == nil {
+				if i > math.MaxInt64/int64(day) {
+					return bad("too large")
+				}
+				term = time.Duration(i) * day
 			} else {
-				reason = strings.TrimPrefix(err.Error(), "time: ")
+				f, err := strconv.ParseFloat(num, 64)
+				if err != nil || f*float64(day) >= math.MaxInt64 {
+					return bad("too large")
+				}
+				term = time.Duration(f * float64(day))
 			}
-			return bad(reason)
+		case "ns", "us", "\u00b5s", "\u03bcs", "ms", "s", "m", "h":
+			d, err := time.ParseDuration(num + unit)
+			if err != nil {
+				return bad("too large")
+			}
+			term = d
+		default:
+			return bad(fmt.Sprintf(`unknown unit %q; use one of "ns", "us", "ms", "s", "m", "h", "d"`, unit))
 		}
-		total = d
+		if total > math.MaxInt64-term {
+			return bad("too large")
+		}
+		total += term
 	}
-	dayPart := days * float64(day)
-	if dayPart+float64(total) >= math.MaxInt64 {
-		return bad("too large")
-	}
-	total += time.Duration(dayPart)
 	if neg {
 		total = -total
 	}
