@@ -19,9 +19,9 @@ func (s span) contains(off int) bool { return off >= s.start && off < s.end }
 type docEntry struct {
 	key   string   // dotted key, with [i] for array elements
 	parts []string // the parts of key; nil for array elements
-	line  int    // line of the key (of the value, for array elements)
-	area  span   // bytes that an error about this entry points into
-	blank span   // bytes to blank out to remove the entry from the document
+	line  int      // line of the key (of the value, for array elements)
+	area  span     // bytes that an error about this entry points into
+	blank span     // bytes to blank out to remove the entry from the document
 }
 
 // docIndex is what the parse of a document tells about it: where each key
