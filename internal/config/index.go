@@ -222,8 +222,8 @@ func (w *walker) value(parts []string, t reflect.Type, n *unstable.Node, whole s
 			}
 		}
 	default:
-		if t != nil && !scalarFits(t, n) {
-			w.mismatch(key, t, describeKind(n.Kind), whole)
+		if t != nil {
+			w.scalar(key, t, n, whole)
 		}
 	}
 }
@@ -255,8 +255,8 @@ func (w *walker) elemValue(key string, t reflect.Type, n *unstable.Node, blank s
 		w.mismatch(key, t, "an array", blank)
 	case n.Kind == unstable.InlineTable:
 		w.mismatch(key, t, "a table", blank)
-	case !scalarFits(t, n):
-		w.mismatch(key, t, describeKind(n.Kind), blank)
+	default:
+		w.scalar(key, t, n, blank)
 	}
 }
 
@@ -300,6 +300,29 @@ func childType(t reflect.Type, name string) reflect.Type {
 
 func isTable(t reflect.Type) bool {
 	return t.Kind() == reflect.Struct || t.Kind() == reflect.Map
+}
+
+// scalar checks a scalar value of Go type t: its TOML type, and for
+// durations and sizes its text, so that the decoder meets no bad value.
+func (w *walker) scalar(key string, t reflect.Type, n *unstable.Node, blank span) {
+	if !scalarFits(t, n) {
+		w.mismatch(key, t, describeKind(n.Kind), blank)
+		return
+	}
+	if n.Kind != unstable.String {
+		return
+	}
+	var err error
+	switch t {
+	case reflect.TypeFor[Duration]():
+		_, err = ParseDuration(string(n.Data))
+	case reflect.TypeFor[Size]():
+		_, err = ParseSize(string(n.Data))
+	}
+	if err != nil {
+		p := &Problem{Key: key, Msg: err.Error()}
+		w.idx.problems = append(w.idx.problems, indexProblem{problem: p, blank: blank})
+	}
 }
 
 // scalarFits reports whether the scalar TOML value n can be decoded into t.

@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/netip"
@@ -287,9 +288,13 @@ func validDomain(s string) bool {
 	return strings.Trim(labels[len(labels)-1], "0123456789") != ""
 }
 
+// maxCAFileSize bounds what checkCAFile reads: a CA bundle is a few
+// hundred KiB at most.
+const maxCAFileSize = 16 << 20
+
 // checkCAFile returns why path is not a usable PEM bundle, or "".
 func checkCAFile(path string) string {
-	data, err := os.ReadFile(path)
+	data, err := readRegular(path, maxCAFileSize)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
@@ -301,4 +306,25 @@ func checkCAFile(path string) string {
 		return fmt.Sprintf("%q contains no PEM certificate", path)
 	}
 	return ""
+}
+
+// readRegular reads the regular file at path, refusing devices, pipes and
+// files larger than limit.
+func readRegular(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
+	if st.Size() > limit {
+		return nil, fmt.Errorf("larger than %s", Size(limit))
+	}
+	return io.ReadAll(io.LimitReader(f, limit))
 }
