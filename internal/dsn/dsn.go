@@ -44,6 +44,7 @@ const MaxHeaderBytes = 64 << 10
 // Recipient is one recipient the notice reports on.
 type Recipient struct {
 	Addr           string    // final recipient, as given in RCPT TO (without <>)
+	OriginalAddr   string    // ORCPT address (RFC 3461), xtext-decoded, without its type; optional
 	Action         string    // ActionFailed, ActionDelayed, ...; empty means the notice's default
 	Status         string    // enhanced status code "5.1.1"; empty or malformed derives from Action
 	Diagnostic     string    // remote reply, e.g. "550 5.1.1 no such user"; may be empty
@@ -143,6 +144,9 @@ func validate(r Report) error {
 	for i, rc := range r.Recipients {
 		if rc.Addr == "" || len(rc.Addr) > maxAddrLen {
 			return &InvalidReportError{Field: fmt.Sprintf("Recipients[%d].Addr", i), Reason: "empty or too long"}
+		}
+		if len(rc.OriginalAddr) > maxAddrLen {
+			return &InvalidReportError{Field: fmt.Sprintf("Recipients[%d].OriginalAddr", i), Reason: "too long"}
 		}
 		switch rc.Action {
 		case "", ActionFailed, ActionDelayed, ActionDelivered, ActionRelayed, ActionExpanded:

@@ -141,6 +141,7 @@ func TestDelayNotice(t *testing.T) {
 	r.EnvelopeID = "env-42"
 	r.Recipients = []Recipient{{
 		Addr:           "bob@example.net",
+		OriginalAddr:   "Bob@Example.NET",
 		Status:         "4.4.1",
 		Diagnostic:     "connect to mx.example.net: connection timed out",
 		WillRetryUntil: until,
@@ -167,11 +168,12 @@ func TestDelayNotice(t *testing.T) {
 		t.Errorf("Original-Envelope-Id = %q", got)
 	}
 	checkBlock(t, "recipient", blocks[1], map[string]string{
-		"Final-Recipient":  "rfc822; bob@example.net",
-		"Action":           "delayed",
-		"Status":           "4.4.1",
-		"Diagnostic-Code":  "X-Posthorn; connect to mx.example.net: connection timed out",
-		"Will-Retry-Until": "Wed, 06 Mar 2024 12:00:00 +0000",
+		"Original-Recipient": "rfc822; Bob@Example.NET",
+		"Final-Recipient":    "rfc822; bob@example.net",
+		"Action":             "delayed",
+		"Status":             "4.4.1",
+		"Diagnostic-Code":    "X-Posthorn; connect to mx.example.net: connection timed out",
+		"Will-Retry-Until":   "Wed, 06 Mar 2024 12:00:00 +0000",
 	})
 }
 

@@ -31,6 +31,9 @@ func deliveryStatus(r Report) []byte {
 	}
 	for _, rc := range r.Recipients {
 		b.WriteString("\r\n")
+		if rc.OriginalAddr != "" {
+			b.WriteString(field("Original-Recipient", addressType(rc.OriginalAddr)))
+		}
 		b.WriteString(field("Final-Recipient", addressType(rc.Addr)))
 		b.WriteString(field("Action", rc.Action))
 		b.WriteString(field("Status", rc.Status))

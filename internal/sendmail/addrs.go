@@ -98,8 +98,10 @@ func plainAddr(s string) bool {
 }
 
 // formatFrom returns the value of a From: field for an address and an
-// optional full name, encoding a non-ASCII name (RFC 2047).
+// optional full name, encoding a non-ASCII name (RFC 2047). Control
+// characters in the name become spaces, so that it stays one field.
 func formatFrom(name, addr string) string {
+	name = strings.Join(strings.FieldsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }), " ")
 	if name == "" {
 		return addr
 	}

@@ -193,6 +193,8 @@ func TestFromField(t *testing.T) {
 			"From: \"A \\\"B\\\" C\" <me@example.org>\r\n"},
 		{"non-ASCII name", Options{FullName: "Jörg", From: "j@example.org"}, "Subject: x\n\n", "j@example.org",
 			"From: =?utf-8?b?SsO2cmc=?= <j@example.org>\r\n"},
+		{"control characters in the name", Options{FullName: "A\r\nBcc: x@y", From: "me@example.org"}, "Subject: x\n\n",
+			"me@example.org", "From: \"A Bcc: x@y\" <me@example.org>\r\n"},
 		{"From present", Options{FullName: "Cron Daemon"}, "from: other@example.org\n\n", "www-data@app1.example.org", ""},
 		{"null sender", Options{NullSender: true}, "Subject: x\n\n", "", ""},
 	}
