@@ -198,6 +198,10 @@ func (u *Upstream) Stop() {
 	}
 	close(r.stop)
 	_ = r.srv.Close()
+	_ = r.ln.Close() // in case Serve had not registered it yet
+	// Serve may not have registered the listener yet (Stop right after
+	// Start), in which case srv.Close does not close it.
+	_ = r.ln.Close()
 	<-r.served
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -1,0 +1,303 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/posthorn/posthorn/internal/courier"
+	"github.com/posthorn/posthorn/internal/dsn"
+	"github.com/posthorn/posthorn/internal/smtperr"
+	"github.com/posthorn/posthorn/internal/spool"
+)
+
+// attempt delivers the pending recipients of an item the caller owns.
+func (q *Queue) attempt(ctx context.Context, it *item) {
+	m := it.msg
+	var idx []int
+	var rcpts []string
+	for i, r := range m.State.Rcpts {
+		if r.Status == spool.Pending {
+			idx = append(idx, i)
+			rcpts = append(rcpts, m.Env.Rcpts[i])
+		}
+	}
+	st := cloneState(m.State)
+	now := q.opts.Now()
+	if len(idx) > 0 {
+		results, err := q.deliver(ctx, m, rcpts)
+		now = q.opts.Now()
+		if err != nil {
+			// Our side could not read the message: nothing was attempted.
+			q.mlog.Error(m.Env.ID, "open body", err)
+			for _, i := range idx {
+				st.Rcpts[i].LastError = "local: " + err.Error()
+			}
+		}
+		for k, res := range results {
+			q.record(m, &st.Rcpts[idx[k]], m.Env.Rcpts[idx[k]], res, now)
+		}
+	}
+	q.expire(m, &st, now)
+	q.notify(ctx, m, &st, now)
+	q.finish(it, st, now)
+}
+
+func (q *Queue) deliver(ctx context.Context, m *spool.Message, rcpts []string) ([]courier.Result, error) {
+	body, err := q.store.OpenBody(m)
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	return q.opts.Courier.Deliver(ctx, &courier.Message{
+		ID: m.Env.ID, From: m.Env.From, Rcpts: rcpts,
+		Size: m.BodyLen, Body: body, SMTPUTF8: m.Env.SMTPUTF8,
+	}), nil
+}
+
+// record applies one recipient's result.
+func (q *Queue) record(m *spool.Message, r *spool.Rcpt, addr string, res courier.Result, now time.Time) {
+	r.Attempts++
+	r.LastAttempt = now
+	if res.Upstream != "" {
+		r.Upstream = res.Upstream
+	}
+	r.MaybeDelivered = r.MaybeDelivered || res.MaybeDelivered
+	switch {
+	case res.Err == nil:
+		r.Status = spool.Delivered
+		r.LastError = ""
+		q.mlog.Delivered(m.Env.ID, addr, res.Upstream, now.Sub(m.Env.Arrival), r.Attempts)
+	case smtperr.Permanent(res.Err):
+		r.Status = spool.Failed
+		r.LastError = res.Err.Error()
+		q.mlog.Bounced(m.Env.ID, addr, res.Upstream, r.LastError, r.Attempts)
+	default:
+		r.LastError = res.Err.Error()
+	}
+}
+
+// expire fails the pending recipients of a message past its lifetime.
+func (q *Queue) expire(m *spool.Message, st *spool.State, now time.Time) {
+	if now.Sub(m.Env.Arrival) < q.opts.MaxLifetime {
+		return
+	}
+	for i := range st.Rcpts {
+		r := &st.Rcpts[i]
+		if r.Status != spool.Pending {
+			continue
+		}
+		r.Status = spool.Failed
+		reason := fmt.Sprintf("message expired after %s in the queue", q.opts.MaxLifetime)
+		if r.LastError != "" {
+			reason += "; last error: " + r.LastError
+		}
+		r.LastError = reason
+		q.mlog.Bounced(m.Env.ID, m.Env.Rcpts[i], r.Upstream, reason, r.Attempts)
+	}
+}
+
+// notify spools a bounce for recipients that failed in this attempt and a
+// delay notice once the message is old enough. If a notice cannot be
+// spooled, its recipients go back to pending so that nothing is forgotten.
+func (q *Queue) notify(ctx context.Context, m *spool.Message, st *spool.State, now time.Time) {
+	if m.Env.From == "" || m.Env.DSN {
+		return
+	}
+	var failed []int
+	for i := range st.Rcpts {
+		if st.Rcpts[i].Status == spool.Failed && m.State.Rcpts[i].Status != spool.Failed {
+			failed = append(failed, i)
+		}
+	}
+	if len(failed) > 0 {
+		if err := q.sendNotice(m, st, failed, "failed", now); err != nil {
+			q.mlog.Error(m.Env.ID, "spool bounce", err)
+			for _, i := range failed {
+				st.Rcpts[i].Status = spool.Pending
+			}
+		}
+	}
+	if q.opts.DelayWarning <= 0 || st.Warned || now.Sub(m.Env.Arrival) < q.opts.DelayWarning {
+		return
+	}
+	var pending []int
+	for i := range st.Rcpts {
+		if st.Rcpts[i].Status == spool.Pending {
+			pending = append(pending, i)
+		}
+	}
+	if len(pending) == 0 || ctx.Err() != nil {
+		return
+	}
+	if err := q.sendNotice(m, st, pending, "delayed", now); err != nil {
+		q.mlog.Error(m.Env.ID, "spool delay notice", err)
+		return
+	}
+	st.Warned = true
+}
+
+func (q *Queue) sendNotice(m *spool.Message, st *spool.State, which []int, action string, now time.Time) error {
+	rep := dsn.Report{
+		ReportingMTA: q.opts.Hostname, QueueID: m.Env.ID, Sender: m.Env.From, ArrivalDate: m.Env.Arrival,
+	}
+	for _, i := range which {
+		r := st.Rcpts[i]
+		dr := dsn.Recipient{
+			Addr: m.Env.Rcpts[i], Action: action, Diagnostic: r.LastError,
+			RemoteMTA: hostOf(r.Upstream), LastAttempt: r.LastAttempt,
+		}
+		dr.Status = statusOf(r.LastError, action)
+		if action == "delayed" {
+			dr.WillRetryUntil = m.Env.Arrival.Add(q.opts.MaxLifetime)
+		}
+		rep.Recipients = append(rep.Recipients, dr)
+	}
+	body, err := q.store.OpenBody(m)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	rep.Original = body
+	var data []byte
+	if action == "failed" {
+		data, err = dsn.Bounce(rep, now)
+	} else {
+		data, err = dsn.DelayNotice(rep, now)
+	}
+	if err != nil {
+		return err
+	}
+	env := &spool.Envelope{From: "", Rcpts: []string{m.Env.From}, Arrival: now, DSN: true,
+		Client: "local", Service: "posthorn"}
+	w, err := q.Create(env)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(data); err != nil {
+		w.Abort()
+		return err
+	}
+	nm, err := q.Commit(w)
+	if err != nil {
+		return err
+	}
+	kind := "bounce"
+	if action == "delayed" {
+		kind = "delay"
+	}
+	q.mlog.Notice(m.Env.ID, kind, nm.Env.ID, m.Env.From)
+	return nil
+}
+
+// finish persists the new state and puts the item where it belongs.
+func (q *Queue) finish(it *item, st spool.State, now time.Time) {
+	m := it.msg
+	pending := false
+	attempts := 0
+	for _, r := range st.Rcpts {
+		if r.Status == spool.Pending {
+			pending = true
+		}
+		attempts = max(attempts, r.Attempts)
+	}
+	q.mu.Lock()
+	del, hold, flush := it.wantDelete, it.wantHold, it.wantFlush
+	it.wantDelete, it.wantHold, it.wantFlush = false, false, false
+	q.mu.Unlock()
+
+	if !pending || del {
+		reason := "done"
+		if del {
+			reason = "deleted by operator"
+		}
+		if err := q.store.Remove(m.Env.ID); err != nil {
+			q.mlog.Error(m.Env.ID, "remove", err)
+		}
+		q.mlog.Removed(m.Env.ID, reason)
+		q.mu.Lock()
+		delete(q.items, m.Env.ID)
+		q.mu.Unlock()
+		return
+	}
+	st.NextAttempt = q.nextAttempt(m, attempts, now)
+	if flush {
+		st.NextAttempt = now
+	}
+	if hold {
+		st.Held = true
+	}
+	for i, r := range st.Rcpts {
+		if r.Status == spool.Pending && r.LastAttempt.Equal(now) {
+			q.mlog.Deferred(m.Env.ID, m.Env.Rcpts[i], r.Upstream, r.LastError, st.NextAttempt, r.Attempts)
+		}
+	}
+	q.mu.Lock()
+	m.State = st
+	q.mu.Unlock()
+	if err := q.store.SaveState(m); err != nil {
+		// The message stays queued with its previous state on disk; a
+		// restart may repeat deliveries already made (at least once).
+		q.mlog.Error(m.Env.ID, "save state", err)
+	}
+	q.mu.Lock()
+	if st.Held {
+		it.place = inHeld
+	} else {
+		q.pushRetry(it)
+	}
+	q.mu.Unlock()
+}
+
+// nextAttempt applies the retry schedule with jitter, never past the end of
+// the message's lifetime (so that expiry happens on time).
+func (q *Queue) nextAttempt(m *spool.Message, attempts int, now time.Time) time.Time {
+	s := q.opts.RetrySchedule
+	step := s[min(max(attempts-1, 0), len(s)-1)]
+	next := now.Add(q.opts.Jitter(step))
+	if end := m.Env.Arrival.Add(q.opts.MaxLifetime); next.After(end) {
+		next = end
+	}
+	if !next.After(now) {
+		next = now.Add(time.Second)
+	}
+	return next
+}
+
+func cloneState(s spool.State) spool.State {
+	c := s
+	c.Rcpts = append([]spool.Rcpt(nil), s.Rcpts...)
+	return c
+}
+
+func hostOf(hostport string) string {
+	for i := len(hostport) - 1; i >= 0; i-- {
+		if hostport[i] == ':' {
+			return hostport[:i]
+		}
+	}
+	return hostport
+}
+
+// statusOf finds the enhanced status code in an error text such as
+// "550 5.1.1 no such user"; a failure after temporary errors (expiry) is
+// 5.4.7, delivery time expired.
+func statusOf(text, action string) string {
+	var code, a, b, c int
+	if n, _ := fmt.Sscanf(text, "%d %d.%d.%d", &code, &a, &b, &c); n == 4 && (a == 2 || a == 4 || a == 5) {
+		if action == "failed" && a == 4 {
+			return "5.4.7" // expired after temporary failures
+		}
+		return fmt.Sprintf("%d.%d.%d", a, b, c)
+	}
+	if action == "failed" {
+		if code >= 500 {
+			return "5.0.0"
+		}
+		return "5.4.7"
+	}
+	return "4.0.0"
+}
+
+var errNotFound = errors.New("no such message in the queue")

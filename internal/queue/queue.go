@@ -1,0 +1,303 @@
+package queue
+
+import (
+	"container/heap"
+	"container/list"
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/posthorn/posthorn/internal/courier"
+	"github.com/posthorn/posthorn/internal/maillog"
+	"github.com/posthorn/posthorn/internal/spool"
+)
+
+// Deliverer attempts delivery of a message; *courier.Courier is one.
+type Deliverer interface {
+	Deliver(ctx context.Context, m *courier.Message) []courier.Result
+}
+
+// Options configures a Queue.
+type Options struct {
+	Store         *spool.Store
+	Courier       Deliverer
+	Hostname      string          // Reporting-MTA of notices
+	RetrySchedule []time.Duration // the last step repeats
+	MaxLifetime   time.Duration
+	DelayWarning  time.Duration // 0 disables
+	Concurrency   int           // delivery workers
+	Now           func() time.Time
+	// Jitter spreads a retry delay; default ±10% at random.
+	Jitter  func(time.Duration) time.Duration
+	MailLog *maillog.Log
+	Logger  *slog.Logger
+}
+
+type place int
+
+const (
+	inNone place = iota
+	inFresh
+	inRetry
+	inFlight
+	inHeld
+)
+
+type item struct {
+	msg   *spool.Message
+	place place
+	elem  *list.Element // in fresh
+	index int           // in retry heap
+	// Operator requests that arrive while the item is in flight, applied
+	// when the attempt ends.
+	wantHold, wantDelete, wantFlush bool
+}
+
+// Queue is the set of spooled messages and the workers delivering them.
+type Queue struct {
+	opts  Options
+	store *spool.Store
+	mlog  *maillog.Log
+	log   *slog.Logger
+
+	mu     sync.Mutex
+	items  map[string]*item
+	fresh  *list.List
+	retry  retryHeap
+	toggle bool // alternates fresh and retry when both are ready
+	wake   chan struct{}
+}
+
+// New returns a Queue; call Recover, then Run.
+func New(opts Options) *Queue {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Jitter == nil {
+		opts.Jitter = func(d time.Duration) time.Duration {
+			return d + time.Duration((rand.Float64()*0.2-0.1)*float64(d))
+		}
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 20
+	}
+	if len(opts.RetrySchedule) == 0 {
+		opts.RetrySchedule = []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour}
+	}
+	if opts.MaxLifetime <= 0 {
+		opts.MaxLifetime = 5 * 24 * time.Hour
+	}
+	if opts.MailLog == nil {
+		opts.MailLog = maillog.New(nil)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Queue{
+		opts: opts, store: opts.Store, mlog: opts.MailLog, log: opts.Logger,
+		items: make(map[string]*item), fresh: list.New(), wake: make(chan struct{}, 1),
+	}
+}
+
+// Recover indexes every message in the spool (removing partial files and
+// quarantining corrupt ones) and schedules it. It returns how many messages
+// were recovered and how many files were corrupt.
+func (q *Queue) Recover() (recovered, corrupt int, err error) {
+	err = q.store.Scan(true, func(r spool.ScanResult) {
+		if r.Err != nil {
+			corrupt++
+			return
+		}
+		recovered++
+		q.add(r.Msg)
+	})
+	return recovered, corrupt, err
+}
+
+// Create starts a new message in the spool.
+func (q *Queue) Create(env *spool.Envelope) (*spool.Writer, error) {
+	return q.store.Create(env)
+}
+
+// Commit makes a message written with Create durable and schedules it. Only
+// after it returns nil may the message be acknowledged.
+func (q *Queue) Commit(w *spool.Writer) (*spool.Message, error) {
+	m, err := w.Commit()
+	if err != nil {
+		return nil, err
+	}
+	q.add(m)
+	return m, nil
+}
+
+// Add schedules a message that is already durable in the queue's spool
+// (recovered, or adopted from the sendmail drop directory).
+func (q *Queue) Add(m *spool.Message) { q.add(m) }
+
+func (q *Queue) add(m *spool.Message) {
+	it := &item{msg: m}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if _, dup := q.items[m.Env.ID]; dup {
+		return
+	}
+	q.items[m.Env.ID] = it
+	switch {
+	case m.State.Held:
+		it.place = inHeld
+	case m.State.NextAttempt.IsZero():
+		q.pushFresh(it)
+	default:
+		q.pushRetry(it)
+	}
+}
+
+// Len is the number of messages in the queue.
+func (q *Queue) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items)
+}
+
+// Run starts the delivery workers and returns when ctx is done and every
+// worker has finished its current attempt.
+func (q *Queue) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for i := 0; i < q.opts.Concurrency; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				it := q.next(ctx)
+				if it == nil {
+					return
+				}
+				q.attempt(ctx, it)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// --- scheduling; q.mu held by the callers of these ---
+
+func (q *Queue) pushFresh(it *item) {
+	it.place = inFresh
+	it.elem = q.fresh.PushBack(it)
+	q.signal()
+}
+
+func (q *Queue) pushRetry(it *item) {
+	it.place = inRetry
+	heap.Push(&q.retry, it)
+	q.signal()
+}
+
+// unlink takes it out of fresh or retry.
+func (q *Queue) unlink(it *item) {
+	switch it.place {
+	case inFresh:
+		q.fresh.Remove(it.elem)
+		it.elem = nil
+	case inRetry:
+		heap.Remove(&q.retry, it.index)
+	}
+	it.place = inNone
+}
+
+func (q *Queue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// pick returns the next item to attempt, or nil and when the next retry is
+// due (zero if none).
+func (q *Queue) pick(now time.Time) (*item, time.Time) {
+	retryDue := len(q.retry) > 0 && !q.retry[0].msg.State.NextAttempt.After(now)
+	freshReady := q.fresh.Len() > 0
+	var it *item
+	switch {
+	case freshReady && retryDue:
+		q.toggle = !q.toggle
+		if q.toggle {
+			it = q.fresh.Front().Value.(*item)
+		} else {
+			it = q.retry[0]
+		}
+	case freshReady:
+		it = q.fresh.Front().Value.(*item)
+	case retryDue:
+		it = q.retry[0]
+	}
+	if it == nil {
+		if len(q.retry) > 0 {
+			return nil, q.retry[0].msg.State.NextAttempt
+		}
+		return nil, time.Time{}
+	}
+	q.unlink(it)
+	it.place = inFlight
+	return it, time.Time{}
+}
+
+// next blocks until an item is due or ctx is done (nil).
+func (q *Queue) next(ctx context.Context) *item {
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		q.mu.Lock()
+		it, due := q.pick(q.opts.Now())
+		more := q.fresh.Len() > 0 || (len(q.retry) > 0 && !q.retry[0].msg.State.NextAttempt.After(q.opts.Now()))
+		q.mu.Unlock()
+		if it != nil {
+			if more {
+				q.signal() // let another worker take the rest
+			}
+			return it
+		}
+		var timer *time.Timer
+		var tc <-chan time.Time
+		if !due.IsZero() {
+			timer = time.NewTimer(max(due.Sub(q.opts.Now()), time.Millisecond))
+			tc = timer.C
+		}
+		select {
+		case <-ctx.Done():
+		case <-q.wake:
+		case <-tc:
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+	}
+}
+
+// retryHeap orders items by next attempt.
+type retryHeap []*item
+
+func (h retryHeap) Len() int { return len(h) }
+func (h retryHeap) Less(i, j int) bool {
+	return h[i].msg.State.NextAttempt.Before(h[j].msg.State.NextAttempt)
+}
+func (h retryHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *retryHeap) Push(x any) {
+	it := x.(*item)
+	it.index = len(*h)
+	*h = append(*h, it)
+}
+func (h *retryHeap) Pop() any {
+	old := *h
+	it := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	it.index = -1
+	return it
+}
