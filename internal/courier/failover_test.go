@@ -264,3 +264,15 @@ func TestHangAfterDataIsMaybeDelivered(t *testing.T) {
 		}
 	}
 }
+
+func TestEhloTemporaryFailsOver(t *testing.T) {
+	t.Parallel()
+	u := testutil.NewUpstream(t)
+	u.SetScript(testutil.Script{Ehlo: smtperr.New(451, [3]int{4, 3, 0}, "not today")})
+	second := testutil.NewUpstream(t)
+	c := testCourier(t, Options{Upstreams: relays(TLSNone, u.Addr(), second.Addr())})
+	wantDelivered(t, deliver(t, c, message("m", "a@example.net")), second.Addr())
+	if st := c.Status()[0]; st.Up || !strings.Contains(st.LastError, "451") {
+		t.Errorf("primary status = %+v, want down with the 451", st)
+	}
+}

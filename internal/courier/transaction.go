@@ -50,7 +50,7 @@ func (c *Courier) attempt(ctx context.Context, t target, m *Message, rcpts []str
 			if cn, err = c.dial(ctx, t); err != nil {
 				for i := range out.rcpts {
 					out.rcpts[i].err = err
-					if asReply(err) != nil || replyCode(err) != 0 {
+					if replyCode(err) != 0 { // the host answered, with a refusal
 						out.rcpts[i].upstream = t.label
 					}
 				}
