@@ -1,0 +1,34 @@
+package smtpd
+
+import (
+	"io"
+	"net"
+	"testing"
+	"time"
+)
+
+// FuzzSession feeds arbitrary client input to a real session: the server
+// must neither crash nor hang.
+func FuzzSession(f *testing.F) {
+	f.Add([]byte("EHLO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\nSubject: s\r\n\r\nhi\r\n.\r\nQUIT\r\n"))
+	f.Add([]byte("HELO x\r\nMAIL FROM:<>\r\nRCPT TO:<\x00@e>\r\nRSET\r\nNOOP\r\nVRFY x\r\nQUIT\r\n"))
+	f.Add([]byte("EHLO x\r\nMAIL FROM:<a@b> SIZE=99999999999\r\nRCPT TO:<a%b@c>\r\nDATA\r\n.\r\n"))
+	f.Add([]byte("EHLO x\r\nBDAT 5 LAST\r\nabcde"))
+	t := &testing.T{}
+	_ = t
+	f.Fuzz(func(t *testing.T, in []byte) {
+		addr, _ := startServer(t, func(o *Options) { o.ReadTimeout = 200 * time.Millisecond })
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(3 * time.Second))
+		go func() { c.Write(in) }()
+		if _, err := io.Copy(io.Discard, c); err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Fatal("server neither answered nor closed within 3s")
+			}
+		}
+	})
+}

@@ -1,0 +1,181 @@
+package smtpd
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/posthorn/posthorn/internal/msghdr"
+	"github.com/posthorn/posthorn/internal/spool"
+)
+
+type session struct {
+	s       *Server
+	conn    *smtp.Conn
+	ip      netip.Addr
+	helo    string
+	trusted bool
+	timer   *time.Timer
+
+	from  string
+	utf8  bool
+	rcpts []string
+}
+
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 32<<10) }}
+
+func reply(code int, enh [3]int, msg string) *smtp.SMTPError {
+	return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode(enh), Message: msg}
+}
+
+func (s *session) Reset() {
+	s.from, s.utf8, s.rcpts = "", false, nil
+}
+
+func (s *session) Logout() error {
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	return nil
+}
+
+func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	if from != "" && !validAddress(from) {
+		s.reject("mail", "bad sender address "+from)
+		return reply(501, [3]int{5, 1, 7}, "Bad sender address syntax")
+	}
+	if opts != nil {
+		if s.s.opts.MaxMessageSize > 0 && opts.Size > s.s.opts.MaxMessageSize {
+			s.reject("mail", "declared size too large")
+			return reply(552, [3]int{5, 3, 4}, "Message size exceeds fixed limit")
+		}
+		s.utf8 = opts.UTF8
+	}
+	s.from = from
+	s.rcpts = s.rcpts[:0]
+	return nil
+}
+
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if !validAddress(to) {
+		s.reject("rcpt", "bad recipient address "+to)
+		return reply(501, [3]int{5, 1, 3}, "Bad recipient address syntax")
+	}
+	if !s.trusted {
+		s.reject("rcpt", "relay access denied for "+to)
+		return reply(554, [3]int{5, 7, 1}, "<"+to+">: Relay access denied")
+	}
+	s.rcpts = append(s.rcpts, to)
+	return nil
+}
+
+func (s *session) Data(r io.Reader) error {
+	o := &s.s.opts
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(r)
+	defer func() { br.Reset(nil); readerPool.Put(br) }()
+
+	h, err := msghdr.Read(br, o.MaxHeaderSize)
+	if err != nil {
+		return s.dataError(err, nil)
+	}
+	if h.Received > o.MaxReceived {
+		s.reject("data", "too many Received: fields, mail loop")
+		return reply(554, [3]int{5, 4, 6}, "Too many hops: mail loop detected")
+	}
+	now := o.Now()
+	env := &spool.Envelope{
+		From: s.from, Rcpts: append([]string(nil), s.rcpts...), Arrival: now,
+		Client: s.ip.String(), Helo: s.conn.Hostname(), SMTPUTF8: s.utf8, Service: "unknown",
+	}
+	w, err := o.Spool.Create(env)
+	if err != nil {
+		return s.dataError(err, nil)
+	}
+	trace := msghdr.Trace{Helo: s.conn.Hostname(), ClientIP: s.ip.String(), By: o.Hostname,
+		With: "ESMTP", ID: w.ID(), Time: now}
+	if _, tls := s.conn.TLSConnectionState(); tls {
+		trace.With = "ESMTPS"
+	}
+	if len(env.Rcpts) == 1 {
+		trace.For = env.Rcpts[0]
+	}
+	w.Write(msghdr.Received(trace))
+	w.Write(h.Raw)
+	w.Write(msghdr.Missing(h, w.ID(), o.Hostname, now))
+	w.Write([]byte("\r\n"))
+	if _, err := w.ReadFrom(br); err != nil {
+		return s.dataError(err, w)
+	}
+	m, err := o.Spool.Commit(w)
+	if err != nil {
+		return s.dataError(err, nil)
+	}
+	o.MailLog.Accepted(m.Env.ID, m.Env.From, len(m.Env.Rcpts), m.BodyLen, env.Client, env.Service)
+	return reply(250, [3]int{2, 0, 0}, "Ok: queued as "+m.Env.ID)
+}
+
+// dataError turns a failure during DATA into the right reply: the client's
+// faults are 5xx, everything on our side 4xx.
+func (s *session) dataError(err error, w *spool.Writer) error {
+	if w != nil {
+		w.Abort()
+	}
+	var se *smtp.SMTPError
+	switch {
+	case errors.As(err, &se):
+		s.reject("data", se.Message)
+		return se // e.g. go-smtp's 552 message too large
+	case errors.Is(err, msghdr.ErrHeaderTooLarge):
+		s.reject("data", "header section too large")
+		return reply(552, [3]int{5, 3, 4}, "Header section exceeds fixed limit")
+	case errors.Is(err, smtp.ErrDataTooLarge):
+		return smtp.ErrDataTooLarge
+	case errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT):
+		s.s.opts.Logger.Error("spool full", slog.String("error", err.Error()))
+		s.reject("data", "spool full: "+err.Error())
+		return reply(452, [3]int{4, 3, 1}, "Insufficient system storage, try again later")
+	default:
+		s.s.opts.Logger.Error("cannot queue message", slog.String("error", err.Error()))
+		s.reject("data", "local error: "+err.Error())
+		return reply(451, [3]int{4, 3, 0}, "Temporary local problem, try again later")
+	}
+}
+
+func (s *session) reject(stage, reason string) {
+	s.s.opts.MailLog.Rejected(s.ip.String(), stage, reason)
+}
+
+// validAddress accepts local@domain without spaces or control characters.
+// The source-route, percent and bang forms are refused.
+func validAddress(a string) bool {
+	at := strings.LastIndexByte(a, '@')
+	if at <= 0 || at == len(a)-1 || len(a) > 512 {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		c := a[i]
+		if c <= ' ' || c == 127 || c == '<' || c == '>' || c == ',' || c == ';' {
+			return false
+		}
+	}
+	local, domain := a[:at], a[at+1:]
+	if strings.ContainsAny(local, "@%!") {
+		return false // percent hack, bang path, quoted @: classic relay probes
+	}
+	if strings.HasPrefix(domain, "[") {
+		return strings.HasSuffix(domain, "]")
+	}
+	if strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
+		return false
+	}
+	return !strings.ContainsAny(domain, "[]@\"\\")
+}
