@@ -306,3 +306,26 @@ func BenchmarkCommit2K(b *testing.B) {
 		}
 	})
 }
+
+func TestTempGraceKeepsYoungTempFiles(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	s.SetTempGrace(time.Hour)
+	w, err := s.Create(&Envelope{Rcpts: []string{"c@x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort()
+	w.Write([]byte("being written by another process"))
+	w.flush()
+	scanAll(t, s, true)
+	if _, err := os.Stat(w.tmp); err != nil {
+		t.Fatal("young temp file removed:", err)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(w.tmp, old, old)
+	scanAll(t, s, true)
+	if _, err := os.Stat(w.tmp); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("stale temp file kept")
+	}
+}

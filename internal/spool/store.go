@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 const tmpPrefix = "tmp-"
@@ -19,7 +20,13 @@ type Store struct {
 	dirf       *os.File
 	sync       *dirSyncer
 	log        *slog.Logger
+	tmpGrace   time.Duration
 }
+
+// SetTempGrace makes repairing scans keep temporary files younger than d:
+// in a directory that other processes write to (the sendmail drop
+// directory), a young tmp- file is a message still being written.
+func (s *Store) SetTempGrace(d time.Duration) { s.tmpGrace = d }
 
 // Open opens (creating if needed) the spool directory dir. Corrupt files are
 // moved to quarantineDir ("" disables moving: they are only reported).
@@ -197,6 +204,12 @@ func (s *Store) Scan(repair bool, fn func(ScanResult)) error {
 
 func (s *Store) scanOne(name string, repair bool, fn func(ScanResult)) {
 	if strings.HasPrefix(name, tmpPrefix) {
+		if repair && s.tmpGrace > 0 {
+			fi, err := os.Stat(filepath.Join(s.dir, name))
+			if err != nil || time.Since(fi.ModTime()) < s.tmpGrace {
+				return
+			}
+		}
 		if repair {
 			s.log.Info("removing unacknowledged partial message", slog.String("file", name))
 			_ = os.Remove(filepath.Join(s.dir, name))
