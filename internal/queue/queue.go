@@ -161,20 +161,22 @@ func (q *Queue) Len() int {
 	return len(q.items)
 }
 
-// Run starts the delivery workers and returns when ctx is done and every
-// worker has finished its current attempt.
-func (q *Queue) Run(ctx context.Context) {
+// Run starts the delivery workers. When stop is done no new attempt starts;
+// attempts in flight go on until they end or abort is done (then the courier
+// gives up on them and their recipients stay pending). Run returns when every
+// worker has recorded the outcome of its last attempt.
+func (q *Queue) Run(stop, abort context.Context) {
 	var wg sync.WaitGroup
 	for i := 0; i < q.opts.Concurrency; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
-				it := q.next(ctx)
+				it := q.next(stop)
 				if it == nil {
 					return
 				}
-				q.attempt(ctx, it)
+				q.attempt(abort, it)
 			}
 		}()
 	}

@@ -63,7 +63,7 @@ func start(t *testing.T, s setup) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); q.Run(ctx) }()
+	go func() { defer wg.Done(); q.Run(ctx, ctx) }()
 	e := &env{t: t, dir: s.dir, store: store, q: q}
 	var once sync.Once
 	e.stop = func() {
