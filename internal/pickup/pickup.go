@@ -1,0 +1,218 @@
+package pickup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/posthorn/posthorn/internal/spool"
+)
+
+// DefaultInterval is how often Run scans when Interval is zero.
+const DefaultInterval = time.Second
+
+// Pickup moves committed drop files into the queue.
+type Pickup struct {
+	Drop  *spool.Store         // the sendmail drop directory
+	Queue *spool.Store         // the queue spool
+	Add   func(*spool.Message) // schedules a message now in Queue
+	// Interval between scans; DefaultInterval when zero.
+	Interval time.Duration
+	// Quarantine is the directory corrupt drop files are moved to; "" leaves
+	// them where they are (reported once).
+	Quarantine string
+	Logger     *slog.Logger
+
+	once     sync.Once
+	wake     chan struct{}
+	reported map[string]string // id → error already logged; Run's goroutine only
+}
+
+func (p *Pickup) init() {
+	p.once.Do(func() {
+		p.wake = make(chan struct{}, 1)
+		p.reported = make(map[string]string)
+		if p.Logger == nil {
+			p.Logger = slog.New(slog.DiscardHandler)
+		}
+		if p.Interval <= 0 {
+			p.Interval = DefaultInterval
+		}
+	})
+}
+
+// Poke asks Run for a scan now; it never blocks.
+func (p *Pickup) Poke() {
+	p.init()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run scans at start, then every Interval or on Poke, until ctx is done.
+func (p *Pickup) Run(ctx context.Context) {
+	p.init()
+	t := time.NewTicker(p.Interval)
+	defer t.Stop()
+	for {
+		if _, err := p.Once(); err != nil {
+			p.Logger.Error("scanning the sendmail drop directory", slog.String("error", err.Error()))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-p.wake:
+		}
+	}
+}
+
+// Once does one pass over the drop directory and returns how many messages
+// it moved into the queue. Only one Once may run at a time; Run calls it.
+func (p *Pickup) Once() (int, error) {
+	p.init()
+	var found []spool.ScanResult
+	err := p.Drop.Scan(false, func(r spool.ScanResult) { found = append(found, r) })
+	seen := make(map[string]bool, len(found))
+	picked := 0
+	for _, r := range found {
+		seen[r.ID] = true
+		if r.Err != nil {
+			var ce *spool.CorruptError
+			if errors.As(r.Err, &ce) {
+				p.quarantine(r.ID, r.Err)
+			}
+			p.fail(r.ID, r.Err)
+			continue
+		}
+		m, err := p.transfer(r.Msg)
+		if err != nil {
+			p.fail(r.ID, err)
+			continue
+		}
+		delete(p.reported, r.ID)
+		p.Logger.Info("picked up from the sendmail drop directory",
+			slog.String("queue_id", m.Env.ID), slog.String("from", m.Env.From),
+			slog.Int("rcpts", len(m.Env.Rcpts)), slog.Int64("size", m.BodyLen),
+			slog.String("service", m.Env.Service))
+		p.Add(m)
+		picked++
+	}
+	for id := range p.reported {
+		if !seen[id] {
+			delete(p.reported, id)
+		}
+	}
+	return picked, err
+}
+
+// transfer moves one verified drop file into the queue and returns the
+// message as loaded from the queue spool.
+func (p *Pickup) transfer(m *spool.Message) (*spool.Message, error) {
+	id := m.Env.ID
+	if p.queued(id) {
+		// A copy committed before a crash (or an earlier pass whose removal
+		// failed): the queue has it, the drop file is a leftover.
+		if err := p.Drop.Remove(id); err != nil {
+			return nil, fmt.Errorf("removing drop file already queued: %w", err)
+		}
+		return p.Queue.Load(id)
+	}
+	if err := p.verify(id); err != nil {
+		return nil, err
+	}
+	if !canAdopt(filepath.Join(p.Drop.Dir(), id)) {
+		return p.copy(m)
+	}
+	if err := p.Queue.Adopt(p.Drop, id); err != nil {
+		return nil, err
+	}
+	return p.Queue.Load(id)
+}
+
+func (p *Pickup) queued(id string) bool {
+	_, err := os.Lstat(filepath.Join(p.Queue.Dir(), id))
+	return err == nil
+}
+
+// verify checks every checksum of the drop file, body included, and
+// quarantines a corrupt file.
+func (p *Pickup) verify(id string) error {
+	path := filepath.Join(p.Drop.Dir(), id)
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	_, err = spool.Decode(f, fi.Size(), true)
+	var ce *spool.CorruptError
+	if errors.As(err, &ce) {
+		p.quarantine(id, err)
+	}
+	return err
+}
+
+// copy writes the message into the queue as a new durable file with the same
+// id and envelope, then removes the drop file.
+func (p *Pickup) copy(m *spool.Message) (*spool.Message, error) {
+	body, err := p.Drop.OpenBody(m)
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	env := m.Env
+	w, err := p.Queue.Create(&env)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.ReadFrom(body); err != nil {
+		w.Abort()
+		return nil, err
+	}
+	qm, err := w.Commit()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Drop.Remove(m.Env.ID); err != nil {
+		// Queued all the same; the next pass removes the leftover.
+		p.Logger.Warn("cannot remove picked up drop file", slog.String("queue_id", m.Env.ID),
+			slog.String("error", err.Error()))
+	}
+	return qm, nil
+}
+
+func (p *Pickup) quarantine(id string, cause error) {
+	p.Logger.Error("corrupt file in the sendmail drop directory", slog.String("queue_id", id),
+		slog.String("error", cause.Error()), slog.String("quarantine", p.Quarantine))
+	p.reported[id] = cause.Error()
+	if p.Quarantine == "" {
+		return
+	}
+	if err := os.MkdirAll(p.Quarantine, 0o700); err != nil {
+		p.Logger.Error("cannot quarantine drop file", slog.String("queue_id", id), slog.String("error", err.Error()))
+		return
+	}
+	if err := os.Rename(filepath.Join(p.Drop.Dir(), id), filepath.Join(p.Quarantine, id)); err != nil {
+		p.Logger.Error("cannot quarantine drop file", slog.String("queue_id", id), slog.String("error", err.Error()))
+	}
+}
+
+// fail logs a file that could not be picked up, once per distinct error.
+func (p *Pickup) fail(id string, err error) {
+	msg := err.Error()
+	if p.reported[id] == msg {
+		return
+	}
+	p.reported[id] = msg
+	p.Logger.Error("cannot pick up drop file", slog.String("queue_id", id), slog.String("error", msg))
+}
