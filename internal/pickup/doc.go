@@ -5,8 +5,8 @@
 //
 // Life of a drop file:
 //
-//	tmp-ID (sendmail writing) ── ignored; never removed here, the writer may still be alive
-//	ID (committed) ──verify checksums──▶ corrupt: moved to Quarantine, reported
+//	tmp-ID (sendmail writing) ── kept; removed by the scan only when older than the drop store's grace
+//	ID (committed) ──verify checksums──▶ corrupt: quarantined by the scan, reported
 //	               │
 //	               └─▶ transfer into the queue spool, durably:
 //	                     owned by us (or we are root): Adopt (rename + directory fsyncs)

@@ -2,7 +2,6 @@ package pickup
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -18,15 +17,15 @@ const DefaultInterval = time.Second
 
 // Pickup moves committed drop files into the queue.
 type Pickup struct {
-	Drop  *spool.Store         // the sendmail drop directory
+	// Drop is the sendmail drop directory. Give it a temp grace
+	// (spool.Store.SetTempGrace) so that the repairing scans do not remove
+	// files that sendmail processes are still writing.
+	Drop  *spool.Store
 	Queue *spool.Store         // the queue spool
 	Add   func(*spool.Message) // schedules a message now in Queue
 	// Interval between scans; DefaultInterval when zero.
 	Interval time.Duration
-	// Quarantine is the directory corrupt drop files are moved to; "" leaves
-	// them where they are (reported once).
-	Quarantine string
-	Logger     *slog.Logger
+	Logger   *slog.Logger
 
 	once     sync.Once
 	wake     chan struct{}
@@ -78,16 +77,14 @@ func (p *Pickup) Run(ctx context.Context) {
 func (p *Pickup) Once() (int, error) {
 	p.init()
 	var found []spool.ScanResult
-	err := p.Drop.Scan(false, func(r spool.ScanResult) { found = append(found, r) })
+	// A repairing scan verifies every checksum, quarantines corrupt files
+	// and removes temporary files older than the drop store's grace.
+	err := p.Drop.Scan(true, func(r spool.ScanResult) { found = append(found, r) })
 	seen := make(map[string]bool, len(found))
 	picked := 0
 	for _, r := range found {
 		seen[r.ID] = true
 		if r.Err != nil {
-			var ce *spool.CorruptError
-			if errors.As(r.Err, &ce) {
-				p.quarantine(r.ID, r.Err)
-			}
 			p.fail(r.ID, r.Err)
 			continue
 		}
@@ -124,9 +121,6 @@ func (p *Pickup) transfer(m *spool.Message) (*spool.Message, error) {
 		}
 		return p.Queue.Load(id)
 	}
-	if err := p.verify(id); err != nil {
-		return nil, err
-	}
 	if !canAdopt(filepath.Join(p.Drop.Dir(), id)) {
 		return p.copy(m)
 	}
@@ -139,27 +133,6 @@ func (p *Pickup) transfer(m *spool.Message) (*spool.Message, error) {
 func (p *Pickup) queued(id string) bool {
 	_, err := os.Lstat(filepath.Join(p.Queue.Dir(), id))
 	return err == nil
-}
-
-// verify checks every checksum of the drop file, body included, and
-// quarantines a corrupt file.
-func (p *Pickup) verify(id string) error {
-	path := filepath.Join(p.Drop.Dir(), id)
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	_, err = spool.Decode(f, fi.Size(), true)
-	var ce *spool.CorruptError
-	if errors.As(err, &ce) {
-		p.quarantine(id, err)
-	}
-	return err
 }
 
 // copy writes the message into the queue as a new durable file with the same
@@ -189,22 +162,6 @@ func (p *Pickup) copy(m *spool.Message) (*spool.Message, error) {
 			slog.String("error", err.Error()))
 	}
 	return qm, nil
-}
-
-func (p *Pickup) quarantine(id string, cause error) {
-	p.Logger.Error("corrupt file in the sendmail drop directory", slog.String("queue_id", id),
-		slog.String("error", cause.Error()), slog.String("quarantine", p.Quarantine))
-	p.reported[id] = cause.Error()
-	if p.Quarantine == "" {
-		return
-	}
-	if err := os.MkdirAll(p.Quarantine, 0o700); err != nil {
-		p.Logger.Error("cannot quarantine drop file", slog.String("queue_id", id), slog.String("error", err.Error()))
-		return
-	}
-	if err := os.Rename(filepath.Join(p.Drop.Dir(), id), filepath.Join(p.Quarantine, id)); err != nil {
-		p.Logger.Error("cannot quarantine drop file", slog.String("queue_id", id), slog.String("error", err.Error()))
-	}
 }
 
 // fail logs a file that could not be picked up, once per distinct error.

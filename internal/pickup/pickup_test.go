@@ -27,14 +27,15 @@ func newEnv(t *testing.T) *env {
 	dir := t.TempDir()
 	e := &env{quarantine: filepath.Join(dir, "quarantine"), addedCh: make(chan string, 16)}
 	var err error
-	if e.drop, err = spool.Open(filepath.Join(dir, "maildrop"), "", nil); err != nil {
+	if e.drop, err = spool.Open(filepath.Join(dir, "maildrop"), e.quarantine, nil); err != nil {
 		t.Fatal(err)
 	}
+	e.drop.SetTempGrace(time.Hour)
 	if e.queue, err = spool.Open(filepath.Join(dir, "queue"), e.quarantine, nil); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = e.drop.Close(); _ = e.queue.Close() })
-	e.p = &Pickup{Drop: e.drop, Queue: e.queue, Quarantine: e.quarantine, Add: e.add}
+	e.p = &Pickup{Drop: e.drop, Queue: e.queue, Add: e.add}
 	return e
 }
 
