@@ -31,7 +31,7 @@
 //
 // Down relays are skipped, so a dead primary costs one timeout, not one per
 // message; only one Deliver at a time probes a relay whose down period has
-// passed. When every relay is down, all are tried in order anyway.
+// passed. When every relay is down, the message is deferred without dialling.
 //
 // # Connections
 //
@@ -241,9 +241,14 @@ func (c *Courier) deliverRelays(ctx context.Context, m *Message, idx []int, res 
 		}
 	}
 	if len(targets) == 0 {
-		for i := range c.upstreams {
-			targets = append(targets, c.relayTarget(i))
+		// Every relay is within its down period (or being probed by another
+		// delivery): defer without dialling, so that dead relays cost one
+		// timeout per backoff period, not one per message.
+		err := &ConnError{Stage: "not attempted", Err: errAllDown}
+		for _, i := range idx {
+			res[i].Err = err
 		}
+		return
 	}
 	defer func() {
 		for _, h := range claimed {

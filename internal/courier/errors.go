@@ -77,3 +77,6 @@ func replyCode(err error) int {
 	}
 	return 0
 }
+
+// errAllDown defers a message while every relay is in its down period.
+var errAllDown = errors.New("all upstream relays are down; waiting for the next probe")

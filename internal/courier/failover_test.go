@@ -108,19 +108,31 @@ func TestBackoffDoublesUpToMax(t *testing.T) {
 func TestAllUpstreamsDown(t *testing.T) {
 	t.Parallel()
 	a, b := testutil.ClosedAddr(t), testutil.ClosedAddr(t)
-	c := testCourier(t, Options{Upstreams: relays(TLSNone, a, b), Now: newClock().Now})
-	for round := range 2 { // the second round finds both marked down and still tries
+	clock := newClock()
+	c := testCourier(t, Options{Upstreams: relays(TLSNone, a, b), Now: clock.Now,
+		DownBackoff: time.Minute, DownBackoffMax: time.Hour})
+	check := func(round int, wantAddr string, wantFailures int) {
+		t.Helper()
 		res := deliver(t, c, message("m", "x@example.net", "y@example.net"))
 		for _, r := range res {
 			var ce *ConnError
-			if !smtperr.Temporary(r.Err) || !errors.As(r.Err, &ce) || ce.Addr != b || r.Upstream != "" {
-				t.Errorf("round %d %s: err=%v upstream=%q, want connection error from %s", round, r.Rcpt, r.Err, r.Upstream, b)
+			if !smtperr.Temporary(r.Err) || !errors.As(r.Err, &ce) || ce.Addr != wantAddr || r.Upstream != "" {
+				t.Errorf("round %d %s: err=%v upstream=%q, want temporary connection error for %q", round, r.Rcpt, r.Err, r.Upstream, wantAddr)
 			}
 		}
+		if st := c.Status(); st[0].ConsecutiveFailures != wantFailures || st[1].ConsecutiveFailures != wantFailures {
+			t.Errorf("round %d: Status = %+v, want %d failures each", round, st, wantFailures)
+		}
 	}
-	if st := c.Status(); st[0].ConsecutiveFailures != 2 || st[1].ConsecutiveFailures != 2 {
-		t.Errorf("Status = %+v, want two failures each", st)
-	}
+	// Both are tried and fail over in order.
+	check(0, b, 1)
+	// While both are in their down period, nothing is dialled: a dead pair
+	// costs one attempt per backoff period, not one per message.
+	check(1, "", 1)
+	check(2, "", 1)
+	// When the period ends, the next delivery probes them again.
+	clock.Advance(time.Minute)
+	check(3, b, 2)
 }
 
 func TestRcptPermanentFailsOnlyThatRecipient(t *testing.T) {
