@@ -48,6 +48,19 @@ func ensureMaildrop(dataDir string) error {
 	return nil
 }
 
+// prepareMaildrop creates the drop directory, when sendmail runs before the
+// daemon ever did, with the mode the daemon would give it. Failing is not an
+// error here: spool.Open reports what matters.
+func prepareMaildrop(dataDir, dropDir string) {
+	if _, err := os.Stat(dropDir); err == nil {
+		return
+	}
+	_ = os.MkdirAll(dataDir, 0o755)
+	if err := os.Mkdir(dropDir, 0o700); err == nil {
+		_ = os.Chmod(dropDir, maildropMode)
+	}
+}
+
 // localUser identifies who runs sendmail.
 type localUser struct {
 	name string // login name; the numeric uid when it has none
@@ -122,6 +135,7 @@ func submitLocal(cfg *config.Config, opts sendmail.Options, r io.Reader, who loc
 	}
 
 	dropDir := pathsOf(cfg.DataDir).maildrop
+	prepareMaildrop(cfg.DataDir, dropDir)
 	st, err := spool.Open(dropDir, "", nil)
 	if err != nil {
 		return "", err

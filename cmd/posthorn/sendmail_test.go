@@ -222,6 +222,21 @@ func TestSendmailBadConfig(t *testing.T) {
 	}
 }
 
+func TestSendmailCreatesMaildrop(t *testing.T) {
+	t.Parallel()
+	cfg, data := testConfig(t, "")
+	if code, _, stderr := sendmailRun(t, "hi\n", "--config", cfg, "a@example.net"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	fi, err := os.Stat(filepath.Join(data, "maildrop"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode()&(os.ModeSticky|os.ModePerm) != os.ModeSticky|0o733 {
+		t.Fatalf("mode = %v", fi.Mode())
+	}
+}
+
 func TestEnsureMaildrop(t *testing.T) {
 	t.Parallel()
 	data := t.TempDir()
