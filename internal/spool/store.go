@@ -39,18 +39,44 @@ func Open(dir, quarantineDir string, log *slog.Logger) (*Store, error) {
 			return nil, fmt.Errorf("spool: %w", err)
 		}
 	}
-	f, err := os.Open(dir)
-	if err != nil {
-		return nil, fmt.Errorf("spool: %w", err)
-	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Store{dir: dir, quarantine: quarantineDir, dirf: f, sync: newDirSyncer(f), log: log}, nil
+	s := &Store{dir: dir, quarantine: quarantineDir, log: log}
+	f, err := os.Open(dir)
+	switch {
+	case err == nil:
+		s.dirf, s.sync = f, newDirSyncer(f)
+	case errors.Is(err, os.ErrPermission):
+		// A write-only drop directory (mode 01733) cannot be opened to fsync
+		// it; new entries are made durable with syncfs on the file instead.
+	default:
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	return s, nil
 }
 
 // Close releases the directory handle.
-func (s *Store) Close() error { return s.dirf.Close() }
+func (s *Store) Close() error {
+	if s.dirf == nil {
+		return nil
+	}
+	return s.dirf.Close()
+}
+
+// syncEntry makes the directory entry of path durable: the shared
+// directory fsync, or syncfs where the directory cannot be read.
+func (s *Store) syncEntry(path string) error {
+	if s.sync != nil {
+		return s.sync.Sync()
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return syncfs(f)
+}
 
 // Dir is the spool directory.
 func (s *Store) Dir() string { return s.dir }
@@ -150,7 +176,7 @@ func (s *Store) Remove(id string) error {
 	if err := os.Remove(s.path(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	return s.sync.Sync()
+	return s.syncEntry(s.dir)
 }
 
 // Adopt moves a committed message file from another spool on the same file
@@ -165,10 +191,10 @@ func (s *Store) Adopt(from *Store, id string) error {
 	if err := os.Rename(from.path(id), s.path(id)); err != nil {
 		return &WriteError{Op: "rename", Err: err}
 	}
-	if err := s.sync.Sync(); err != nil {
+	if err := s.syncEntry(s.path(id)); err != nil {
 		return &WriteError{Op: "fsync directory", Err: err}
 	}
-	return from.sync.Sync()
+	return from.syncEntry(s.path(id))
 }
 
 // ScanResult is one file found by Scan.
@@ -261,7 +287,7 @@ func (s *Store) quarantineFile(name string, cause error) {
 		s.log.Error("cannot quarantine spool file", slog.String("file", name), slog.String("error", err.Error()))
 		return
 	}
-	_ = s.sync.Sync()
+	_ = s.syncEntry(s.dir)
 }
 
 func readFile(path string) ([]byte, error) { return os.ReadFile(path) }

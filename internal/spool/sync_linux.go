@@ -5,6 +5,8 @@ package spool
 import (
 	"os"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // fdatasync flushes the file's data and the metadata needed to read it.
@@ -21,6 +23,21 @@ func fdatasync(f *os.File) error {
 				return
 			}
 		}
+	}); err != nil {
+		return err
+	}
+	return serr
+}
+
+// syncfs flushes the whole file system that holds f.
+func syncfs(f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.Syncfs(int(fd))
 	}); err != nil {
 		return err
 	}

@@ -139,7 +139,7 @@ func (w *Writer) Commit() (*Message, error) {
 		w.cleanup()
 		return nil, &WriteError{Op: "rename", Err: err}
 	}
-	if err := w.store.sync.Sync(); err != nil {
+	if err := w.store.syncEntry(final); err != nil {
 		// The entry may or may not be durable: do not acknowledge, and take the
 		// file away so that it is not delivered without the client knowing.
 		_ = os.Remove(final)
