@@ -49,6 +49,15 @@ func (f fault) restore(up *testutil.Upstream) {
 	}
 }
 
+// scenario is one variant of the test.
+type scenario struct {
+	name  string
+	fault fault
+	// killInRecovery kills the restarted daemon again as soon as it has
+	// redelivered its first message, and restarts it once more.
+	killInRecovery bool
+}
+
 // TestCrashRestartDeliversAcknowledged kills posthorn with SIGKILL under
 // load, restarts it, and checks that every message it acknowledged with 250
 // reaches the upstream, three times in a row per variant.
@@ -57,47 +66,68 @@ func TestCrashRestartDeliversAcknowledged(t *testing.T) {
 		t.Skip("crash test builds and runs the posthorn binary; skipped with -short")
 	}
 	bin := posthornBinary(t)
-	for _, v := range []struct {
-		name  string
-		fault fault
-	}{
-		{"upstream-up", faultNone},
-		{"upstream-down", faultDown},
-		{"upstream-hangs", faultHangAfter},
+	for _, sc := range []scenario{
+		{name: "upstream-up", fault: faultNone},
+		{name: "upstream-down", fault: faultDown},
+		{name: "upstream-hangs", fault: faultHangAfter},
+		{name: "kill-during-recovery", fault: faultDown, killInRecovery: true},
 	} {
-		t.Run(v.name, func(t *testing.T) {
+		t.Run(sc.name, func(t *testing.T) {
 			t.Parallel()
 			up := testutil.NewUpstream(t)
-			d := newDaemon(t, bin, up.Addr())
-			l := newLedger()
-			var logs []string
+			r := &crashRun{sc: sc, d: newDaemon(t, bin, up.Addr()), up: up, l: newLedger()}
 			for c := 1; c <= cycles; c++ {
-				logs = crashCycle(t, c, d, up, l, v.fault, logs)
+				r.cycle(t, c)
 			}
-			checkReceived(t, up.Messages(), l, cycles)
+			checkReceived(t, up.Messages(), r.l, r.kills)
 		})
 	}
 }
 
-// crashCycle runs one start/load/kill/restart/drain/stop cycle and returns
-// logs with the log files of its two runs appended.
-func crashCycle(t *testing.T, cycle int, d *daemon, up *testutil.Upstream, l *ledger, f fault, logs []string) []string {
-	t.Helper()
-	p := d.start(t)
-	logs = append(logs, p.log)
+// crashRun is the state of one variant across its cycles.
+type crashRun struct {
+	sc    scenario
+	d     *daemon
+	up    *testutil.Upstream
+	l     *ledger
+	logs  []string // log file of every run so far
+	kills int
+}
 
-	before := l.ackedCount()
+func (r *crashRun) start(t *testing.T) *proc {
+	t.Helper()
+	p := r.d.start(t)
+	r.logs = append(r.logs, p.log)
+	return p
+}
+
+// restart starts the daemon after a kill and checks its recovery report.
+func (r *crashRun) restart(t *testing.T, cycle int) (p *proc, recovered int) {
+	t.Helper()
+	p = r.start(t)
+	recovered, corrupt := recovery(t, p.log)
+	if corrupt != 0 {
+		t.Errorf("cycle %d: restart found %d corrupt spool files", cycle, corrupt)
+	}
+	return p, recovered
+}
+
+// cycle runs one start/load/kill/restart/drain/stop cycle.
+func (r *crashRun) cycle(t *testing.T, cycle int) {
+	t.Helper()
+	p := r.start(t)
+	before := r.l.ackedCount()
 	ctx, cancel := context.WithTimeout(context.Background(), loadMax+exitTimeout)
-	wait := runLoad(ctx, d.addr, l)
+	wait := runLoad(ctx, r.d.addr, r.l)
 	t.Cleanup(func() { cancel(); wait() }) // in case the cycle fails midway
 
 	began := time.Now()
 	afterFault := -1 // acknowledged count when the fault was injected
 	for {
-		n := l.ackedCount() - before
+		n := r.l.ackedCount() - before
 		elapsed := time.Since(began)
-		if afterFault < 0 && f != faultNone && (n >= ackTarget/2 || elapsed >= loadMax/2) {
-			f.inject(up)
+		if afterFault < 0 && r.sc.fault != faultNone && (n >= ackTarget/2 || elapsed >= loadMax/2) {
+			r.sc.fault.inject(r.up)
 			afterFault = n
 		}
 		if n >= ackTarget || elapsed >= loadMax || !p.alive() {
@@ -106,34 +136,39 @@ func crashCycle(t *testing.T, cycle int, d *daemon, up *testutil.Upstream, l *le
 		time.Sleep(10 * time.Millisecond)
 	}
 	p.kill(t)
+	r.kills++
 	cancel()
 	wait()
-	acked := l.ackedCount() - before
+	acked := r.l.ackedCount() - before
 	if acked == 0 {
 		t.Fatalf("cycle %d: no message acknowledged in %v of load; log:\n%s", cycle, loadMax, tail(p.log, 30))
 	}
-	f.restore(up)
+	r.sc.fault.restore(r.up)
 
-	p = d.start(t)
-	logs = append(logs, p.log)
-	recovered, corrupt := recovery(t, p.log)
-	t.Logf("cycle %d: %d acknowledged in %v (%d sent in all), SIGKILL; restart recovered %d, corrupt %d",
-		cycle, acked, time.Since(began).Round(time.Millisecond), l.sent(), recovered, corrupt)
-	if corrupt != 0 {
-		t.Errorf("cycle %d: restart found %d corrupt spool files", cycle, corrupt)
-	}
+	delivered := len(r.up.Messages())
+	p, recovered := r.restart(t, cycle)
+	t.Logf("cycle %d: %d acknowledged in %v (%d sent in all), SIGKILL; restart recovered %d",
+		cycle, acked, time.Since(began).Round(time.Millisecond), r.l.sent(), recovered)
 	if afterFault >= 0 && acked > afterFault && recovered == 0 {
 		t.Errorf("cycle %d: %d messages acknowledged while the upstream was failing, but the restart recovered none",
 			cycle, acked-afterFault)
 	}
-	waitDelivered(t, up, l, logs)
-	d.waitQueueEmpty(t, drainTimeout)
+	if r.sc.killInRecovery {
+		r.up.Wait(t, delivered+1, deliverTimeout) // redelivery is under way
+		p.kill(t)
+		r.kills++
+		var again int
+		p, again = r.restart(t, cycle)
+		t.Logf("cycle %d: SIGKILL during recovery after %d redeliveries; restart recovered %d",
+			cycle, len(r.up.Messages())-delivered, again)
+	}
+	waitDelivered(t, r.up, r.l, r.logs)
+	r.d.waitQueueEmpty(t, drainTimeout)
 	p.term(t)
-	if q := d.queueList(t); len(q) != 0 {
+	if q := r.d.queueList(t); len(q) != 0 {
 		t.Errorf("cycle %d: offline queue list shows %d messages after a clean stop; first: %s", cycle, len(q), q[0])
 	}
-	d.checkSpoolDirs(t)
-	return logs
+	r.d.checkSpoolDirs(t)
 }
 
 // receivedCounts counts the upstream's copies of each sequence number.
