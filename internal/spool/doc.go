@@ -4,15 +4,19 @@
 //
 // # Life of a file
 //
-//	Create ──▶ tmp-ID (written, fdatasync'd) ──Commit──▶ ID ──▶ state records appended
-//	   │                                     (rename + group dir fsync)     │
-//	   └─ Abort: tmp-ID removed                                      Remove: unlink + dir fsync
+//	Create ──▶ ID, partial magic ──Commit──▶ ID, final magic ──▶ state records appended
+//	   │        (O_EXCL, written)   (fdatasync + group dir fsync)      │
+//	   └─ Abort: ID removed                                    Remove: unlink + dir fsync
 //
-// A message becomes durable in Commit: its data is fdatasync'd, the temporary
-// file is renamed to its final name, and the directory is fsync'd. The
+// A message becomes durable in Commit: the final magic replaces the partial
+// one (in the same write(2) as the rest for a message that fits the 64 KiB
+// buffer), the data is fdatasync'd and the directory is fsync'd. The
 // directory fsync is shared between every Commit and Remove waiting at the
-// same moment (group commit), so that concurrent sessions pay for one fsync.
-// Only after Commit returns may the caller reply 250.
+// same moment (group commit), so that concurrent sessions pay for one fsync;
+// ext4 has usually committed the new entry with the file's fdatasync, which
+// leaves the directory fsync little to do. Only after Commit returns may the
+// caller reply 250. A file found with the partial magic was never
+// acknowledged and is removed at start-up.
 //
 // After every delivery attempt the queue appends a state record (a snapshot
 // of the per-recipient state) and fdatasyncs it; the last record whose

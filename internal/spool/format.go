@@ -9,8 +9,13 @@ import (
 	"time"
 )
 
-// Magic starts every spool file; the last byte is the format version.
-const Magic = "PHSPOOL1"
+// Magic starts every committed spool file; the last byte is the format
+// version. A file still being written starts with magicPartial instead, and
+// Commit replaces it before the file is fdatasync'd.
+const (
+	Magic        = "PHSPOOL1"
+	magicPartial = "PHSPOOL_"
+)
 
 const (
 	maxEnvelope  = 16 << 20 // bytes of envelope JSON
@@ -98,13 +103,20 @@ func (e *CorruptError) Error() string {
 	return fmt.Sprintf("corrupt spool file at offset %d: %s", e.Offset, e.Reason)
 }
 
-// encodeHead returns magic, envelope and the body length placeholder.
+// PartialError says a file was never committed: it is still being written,
+// or its writer died before Commit (so it was never acknowledged).
+type PartialError struct{ Reason string }
+
+func (e *PartialError) Error() string { return "uncommitted spool file: " + e.Reason }
+
+// encodeHead returns the partial magic, envelope and the body length
+// placeholder.
 func encodeHead(buf []byte, env *Envelope) ([]byte, error) {
 	js, err := json.Marshal(env)
 	if err != nil {
 		return nil, err
 	}
-	buf = append(buf, Magic...)
+	buf = append(buf, magicPartial...)
 	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(js)))
 	buf = append(buf, js...)
 	buf = binary.LittleEndian.AppendUint32(buf, crc32.Checksum(js, castagnoli))
@@ -129,7 +141,10 @@ func encodeState(st *State) ([]byte, error) {
 func Decode(r io.ReaderAt, size int64, verifyBody bool) (*Message, error) {
 	var fixed [headerFixed]byte
 	if _, err := r.ReadAt(fixed[:], 0); err != nil {
-		return nil, &CorruptError{0, "short header"}
+		return nil, &PartialError{"shorter than its header"}
+	}
+	if string(fixed[:len(Magic)]) == magicPartial {
+		return nil, &PartialError{"not committed"}
 	}
 	if string(fixed[:len(Magic)]) != Magic {
 		return nil, &CorruptError{0, "bad magic"}

@@ -11,6 +11,8 @@ import (
 	"time"
 )
 
+// tmpPrefix named files being written by earlier versions; they are
+// treated like uncommitted files.
 const tmpPrefix = "tmp-"
 
 // Store is one spool directory.
@@ -23,9 +25,9 @@ type Store struct {
 	tmpGrace   time.Duration
 }
 
-// SetTempGrace makes repairing scans keep temporary files younger than d:
+// SetTempGrace makes repairing scans keep uncommitted files younger than d:
 // in a directory that other processes write to (the sendmail drop
-// directory), a young tmp- file is a message still being written.
+// directory), a young uncommitted file is a message still being written.
 func (s *Store) SetTempGrace(d time.Duration) { s.tmpGrace = d }
 
 // Open opens (creating if needed) the spool directory dir. Corrupt files are
@@ -91,7 +93,7 @@ func (s *Store) Create(env *Envelope) (*Writer, error) {
 	if len(env.Rcpts) == 0 {
 		return nil, errors.New("spool: message without recipients")
 	}
-	tmp := filepath.Join(s.dir, tmpPrefix+env.ID)
+	tmp := s.path(env.ID)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, &WriteError{Op: "create", Err: err}
@@ -230,22 +232,18 @@ func (s *Store) Scan(repair bool, fn func(ScanResult)) error {
 
 func (s *Store) scanOne(name string, repair bool, fn func(ScanResult)) {
 	if strings.HasPrefix(name, tmpPrefix) {
-		if repair && s.tmpGrace > 0 {
-			fi, err := os.Stat(filepath.Join(s.dir, name))
-			if err != nil || time.Since(fi.ModTime()) < s.tmpGrace {
-				return
-			}
-		}
-		if repair {
-			s.log.Info("removing unacknowledged partial message", slog.String("file", name))
-			_ = os.Remove(filepath.Join(s.dir, name))
-		}
+		s.dropPartial(name, repair, &PartialError{"temporary file"})
 		return
 	}
 	if !ValidID(name) {
 		return
 	}
 	m, err := s.decodeFile(name, repair)
+	var pe *PartialError
+	if errors.As(err, &pe) {
+		s.dropPartial(name, repair, pe)
+		return
+	}
 	if err != nil {
 		var ce *CorruptError
 		if errors.As(err, &ce) && repair {
@@ -263,6 +261,23 @@ func (s *Store) scanOne(name string, repair bool, fn func(ScanResult)) {
 		return
 	}
 	fn(ScanResult{ID: name, Msg: m})
+}
+
+// dropPartial removes an uncommitted file when repairing, unless it is
+// young enough to be still in the hands of its writer.
+func (s *Store) dropPartial(name string, repair bool, why error) {
+	if !repair {
+		return
+	}
+	path := filepath.Join(s.dir, name)
+	if s.tmpGrace > 0 {
+		fi, err := os.Stat(path)
+		if err != nil || time.Since(fi.ModTime()) < s.tmpGrace {
+			return
+		}
+	}
+	s.log.Info("removing unacknowledged partial message", slog.String("file", name), slog.String("reason", why.Error()))
+	_ = os.Remove(path)
 }
 
 func (s *Store) decodeFile(name string, verify bool) (*Message, error) {

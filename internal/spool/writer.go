@@ -108,21 +108,30 @@ func (w *Writer) Commit() (*Message, error) {
 	}
 	bodyLen := w.flushed + int64(len(w.buf)) - w.bodyOff
 	lenOff := w.bodyOff - bodyLenBytes
-	if lenOff >= w.flushed {
-		binary.LittleEndian.PutUint64(w.buf[lenOff-w.flushed:], uint64(bodyLen))
-	} else {
-		var b [8]byte
-		binary.LittleEndian.PutUint64(b[:], uint64(bodyLen))
-		if _, err := w.f.WriteAt(b[:], lenOff); err != nil {
-			w.cleanup()
-			return nil, &WriteError{Op: "write", Err: err}
-		}
+	inBuffer := w.flushed == 0
+	if inBuffer {
+		// Everything is still in the buffer: one write(2) for the whole file.
+		copy(w.buf, Magic)
+		binary.LittleEndian.PutUint64(w.buf[lenOff:], uint64(bodyLen))
 	}
 	w.buf = binary.LittleEndian.AppendUint32(w.buf, w.crc.Sum32())
 	w.flush()
 	if w.err != nil {
 		w.cleanup()
 		return nil, w.err
+	}
+	if !inBuffer {
+		// The head went out with the partial magic and no length: patch both.
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], uint64(bodyLen))
+		if _, err := w.f.WriteAt(b[:], lenOff); err != nil {
+			w.cleanup()
+			return nil, &WriteError{Op: "write", Err: err}
+		}
+		if _, err := w.f.WriteAt([]byte(Magic), 0); err != nil {
+			w.cleanup()
+			return nil, &WriteError{Op: "write", Err: err}
+		}
 	}
 	if err := fdatasync(w.f); err != nil {
 		w.cleanup()
@@ -134,11 +143,7 @@ func (w *Writer) Commit() (*Message, error) {
 		return nil, &WriteError{Op: "close", Err: err}
 	}
 	w.f = nil
-	final := w.store.path(w.env.ID)
-	if err := os.Rename(w.tmp, final); err != nil {
-		w.cleanup()
-		return nil, &WriteError{Op: "rename", Err: err}
-	}
+	final := w.tmp
 	if err := w.store.syncEntry(final); err != nil {
 		// The entry may or may not be durable: do not acknowledge, and take the
 		// file away so that it is not delivered without the client knowing.
