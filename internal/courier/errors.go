@@ -20,6 +20,9 @@ type ConnError struct {
 }
 
 func (e *ConnError) Error() string {
+	if e.Addr == "" {
+		return fmt.Sprintf("courier: %s: %v", e.Stage, e.Err)
+	}
 	return fmt.Sprintf("courier: %s: %s: %v", e.Addr, e.Stage, e.Err)
 }
 
