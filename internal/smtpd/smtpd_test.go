@@ -60,7 +60,7 @@ func (s *storeSpool) body(t *testing.T, m *spool.Message) string {
 	return string(data)
 }
 
-func startServer(t *testing.T, edit func(*Options)) (string, *storeSpool) {
+func startServer(t testing.TB, edit func(*Options)) (string, *storeSpool) {
 	t.Helper()
 	st, err := spool.Open(filepath.Join(t.TempDir(), "q"), "", nil)
 	if err != nil {
