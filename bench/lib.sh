@@ -34,12 +34,15 @@ port_listening() {
 		/proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
-# free_port: a port in 20000-59999 that nothing listens on right now.
+# free_port: a port nothing listens on right now, drawn below the kernel's
+# ephemeral range: a port in that range can be held in TIME-WAIT by an
+# earlier outgoing connection, which makes a later bind() fail.
 free_port() {
-	local p i
+	local p i lo=10000 hi
+	hi=$(awk '{ print $1 - 1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 29999)
 	for i in $(seq 1 100); do
-		p=$((20000 + RANDOM % 40000))
-		if ! port_listening "$p"; then
+		p=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo + 1)))
+		if ! port_listening "$p" && ! grep -qi ":$(printf '%04X' "$p") " /proc/net/tcp; then
 			echo "$p"
 			return
 		fi

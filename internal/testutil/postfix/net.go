@@ -2,9 +2,11 @@ package postfix
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,17 +17,51 @@ import (
 // cannot take a listener from the test, so there is a small window in which
 // another process could take the port; callers that start a server retry
 // on failure.
+//
+// The port is drawn below the kernel's ephemeral range: a port in that
+// range may be held in TIME-WAIT by any earlier outgoing connection, and
+// such a socket blocks a later bind() even with SO_REUSEADDR. Under load
+// (thousands of short SMTP connections) that makes ":0"-chosen ports
+// unreliable for a server started a moment later.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	lo, hi := portRange()
+	var lastErr error
+	for attempt := 0; attempt < 50; attempt++ {
+		port := lo + rand.IntN(hi-lo+1)
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		addr := ln.Addr().String()
+		if err := ln.Close(); err != nil {
+			t.Fatalf("closing probe listener: %v", err)
+		}
+		return addr
+	}
+	t.Fatalf("finding a free port in %d-%d: %v", lo, hi, lastErr)
+	return ""
+}
+
+// portRange returns the ports FreeAddr draws from: from 10000 to just below
+// the ephemeral range in /proc/sys/net/ipv4/ip_local_port_range (Linux
+// default 32768), or 10000-29999 when that file cannot be read.
+func portRange() (lo, hi int) {
+	lo, hi = 10000, 29999
+	raw, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
 	if err != nil {
-		t.Fatalf("finding a free port: %v", err)
+		return lo, hi
 	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatalf("closing probe listener: %v", err)
+	fields := strings.Fields(string(raw))
+	if len(fields) != 2 {
+		return lo, hi
 	}
-	return addr
+	min, err := strconv.Atoi(fields[0])
+	if err != nil || min <= lo+1000 {
+		return lo, hi
+	}
+	return lo, min - 1
 }
 
 // WaitListening polls addr until a TCP connection succeeds, alive reports
