@@ -85,9 +85,24 @@ throughput() {
 	echo "$(rate "$MESSAGES" "$acc") $(rate "$MESSAGES" "$del") $acc $del"
 }
 
+# e2e_loop PORT: average ms from starting smtp-source for one message to
+# the sink counting it, over E2E_MESSAGES messages.
+e2e_loop() {
+	local port=$1 i base ta tb total=0
+	for i in $(seq 1 "$E2E_MESSAGES"); do
+		base=$(sink_count)
+		ta=$(now)
+		smtp-source "${source_args[@]}" -s 1 -m 1 inet:127.0.0.1:"$port" >/dev/null
+		wait_sink $((base + 1)) 60
+		tb=$(now)
+		total=$(awk -v t="$total" -v a="$ta" -v b="$tb" 'BEGIN { printf "%.6f", t + b - a }')
+	done
+	awk -v t="$total" -v m="$E2E_MESSAGES" 'BEGIN { printf "%.2f", 1000 * t / m }'
+}
+
 # latency NAME: prints "accept_ms e2e_ms".
 latency() {
-	local name=$1 t0 t1 i base total=0 ta tb
+	local name=$1 t0 t1 e2e
 	start_sink
 	start_target "$name"
 	warm_up
@@ -97,18 +112,25 @@ latency() {
 	t1=$(now)
 	wait_sink $((WARMUP + LAT_MESSAGES)) "$WAIT_LIMIT"
 	log "$name: $E2E_MESSAGES single messages timed to arrival at the sink"
-	for i in $(seq 1 "$E2E_MESSAGES"); do
-		base=$(sink_count)
-		ta=$(now)
-		smtp-source "${source_args[@]}" -s 1 -m 1 inet:127.0.0.1:"$PORT" >/dev/null
-		wait_sink $((base + 1)) 60
-		tb=$(now)
-		total=$(awk -v t="$total" -v a="$ta" -v b="$tb" 'BEGIN { printf "%.6f", t + b - a }')
-	done
+	e2e=$(e2e_loop "$PORT")
 	stop_target "$name"
 	stop_sink
-	awk -v a="$(elapsed "$t0" "$t1")" -v n="$LAT_MESSAGES" -v t="$total" -v m="$E2E_MESSAGES" \
-		'BEGIN { printf "%.2f %.2f\n", 1000 * a / n, 1000 * t / m }'
+	awk -v a="$(elapsed "$t0" "$t1")" -v n="$LAT_MESSAGES" -v e="$e2e" \
+		'BEGIN { printf "%.2f %s\n", 1000 * a / n, e }'
+}
+
+# baseline: the same single-message loop straight into the sink, i.e. the
+# cost of starting smtp-source and polling the counter; prints "accept_ms e2e_ms".
+baseline() {
+	local t0 t1 e2e
+	start_sink
+	t0=$(now)
+	smtp-source "${source_args[@]}" -s 1 -m "$LAT_MESSAGES" inet:127.0.0.1:"$SINK_PORT" >/dev/null
+	t1=$(now)
+	e2e=$(e2e_loop "$SINK_PORT")
+	stop_sink
+	awk -v a="$(elapsed "$t0" "$t1")" -v n="$LAT_MESSAGES" -v e="$e2e" \
+		'BEGIN { printf "%.2f %s\n", 1000 * a / n, e }'
 }
 
 log "building posthorn"
@@ -135,11 +157,13 @@ fi
 if [ "$MODE" = latency ] || [ "$MODE" = all ]; then
 	read -r ph_lat ph_e2e < <(latency posthorn)
 	read -r pf_lat pf_e2e < <(latency postfix)
+	read -r bl_lat bl_e2e < <(baseline)
 	echo "## Latency: one session (smtp-source -s 1 -m $LAT_MESSAGES), and $E2E_MESSAGES single messages to arrival"
 	echo
 	echo "| relay | accept ms/message | end-to-end ms/message |"
 	echo "| --- | ---: | ---: |"
 	echo "| Posthorn | $ph_lat | $ph_e2e |"
 	echo "| Postfix | $pf_lat | $pf_e2e |"
+	echo "| (no relay: smtp-sink directly) | $bl_lat | $bl_e2e |"
 	echo
 fi
