@@ -54,6 +54,11 @@ func TestPostfixRelaysThroughPosthorn(t *testing.T) {
 		if len(recv) < 2 || !strings.Contains(recv[0], "relay.test") || !strings.Contains(recv[1], "postfix.test") {
 			t.Errorf("%s: want Received by relay.test then by postfix.test, got %q", m.File, recv)
 		}
+		for _, h := range []string{"Message-ID", "Date"} {
+			if n := len(m.Header(h)); n != 1 {
+				t.Errorf("%s: %d %s headers, want the one smtp-source sent", m.File, n, h)
+			}
+		}
 	}
 }
 
