@@ -63,6 +63,7 @@ func (q *Queue) record(m *spool.Message, r *spool.Rcpt, addr string, res courier
 	if res.Upstream != "" {
 		r.Upstream = res.Upstream
 	}
+	r.Upstream = q.strs.get(r.Upstream)
 	r.MaybeDelivered = r.MaybeDelivered || res.MaybeDelivered
 	switch {
 	case res.Err == nil:
@@ -71,10 +72,10 @@ func (q *Queue) record(m *spool.Message, r *spool.Rcpt, addr string, res courier
 		q.mlog.Delivered(m.Env.ID, addr, res.Upstream, now.Sub(m.Env.Arrival), r.Attempts)
 	case smtperr.Permanent(res.Err):
 		r.Status = spool.Failed
-		r.LastError = res.Err.Error()
+		r.LastError = q.strs.get(res.Err.Error())
 		q.mlog.Bounced(m.Env.ID, addr, res.Upstream, r.LastError, r.Attempts)
 	default:
-		r.LastError = res.Err.Error()
+		r.LastError = q.strs.get(res.Err.Error())
 	}
 }
 

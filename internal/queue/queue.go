@@ -68,6 +68,8 @@ type Queue struct {
 	retry  retryHeap
 	toggle bool // alternates fresh and retry when both are ready
 	wake   chan struct{}
+
+	strs interner
 }
 
 // New returns a Queue; call Recover, then Run.
@@ -137,6 +139,12 @@ func (q *Queue) Commit(w *spool.Writer) (*spool.Message, error) {
 func (q *Queue) Add(m *spool.Message) { q.add(m) }
 
 func (q *Queue) add(m *spool.Message) {
+	e := &m.Env
+	e.From, e.Client, e.Helo, e.Service = q.strs.get(e.From), q.strs.get(e.Client), q.strs.get(e.Helo), q.strs.get(e.Service)
+	for i := range m.State.Rcpts {
+		r := &m.State.Rcpts[i]
+		r.LastError, r.Upstream = q.strs.get(r.LastError), q.strs.get(r.Upstream)
+	}
 	it := &item{msg: m}
 	q.mu.Lock()
 	defer q.mu.Unlock()

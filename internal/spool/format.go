@@ -139,6 +139,12 @@ func encodeState(st *State) ([]byte, error) {
 // Decode reads a spool file of the given size. verifyBody checks the body
 // checksum too (reading the whole body); recovery does, listing does not.
 func Decode(r io.ReaderAt, size int64, verifyBody bool) (*Message, error) {
+	return decode(r, size, verifyBody, nil)
+}
+
+// decode is Decode with a scratch buffer for verifying the body (nil
+// allocates one).
+func decode(r io.ReaderAt, size int64, verifyBody bool, scratch []byte) (*Message, error) {
 	var fixed [headerFixed]byte
 	if _, err := r.ReadAt(fixed[:], 0); err != nil {
 		return nil, &PartialError{"shorter than its header"}
@@ -180,7 +186,10 @@ func Decode(r io.ReaderAt, size int64, verifyBody bool) (*Message, error) {
 	}
 	if verifyBody {
 		h := crc32.New(castagnoli)
-		if _, err := io.Copy(h, io.NewSectionReader(r, m.BodyOff, m.BodyLen)); err != nil {
+		if scratch == nil {
+			scratch = make([]byte, 32<<10)
+		}
+		if _, err := io.CopyBuffer(h, io.NewSectionReader(r, m.BodyOff, m.BodyLen), scratch); err != nil {
 			return nil, &CorruptError{m.BodyOff, "reading body: " + err.Error()}
 		}
 		if h.Sum32() != binary.LittleEndian.Uint32(crcb[:]) {

@@ -216,10 +216,11 @@ func (s *Store) Scan(repair bool, fn func(ScanResult)) error {
 		return err
 	}
 	defer d.Close()
+	scratch := make([]byte, 32<<10)
 	for {
 		names, err := d.Readdirnames(1024)
 		for _, name := range names {
-			s.scanOne(name, repair, fn)
+			s.scanOne(name, repair, scratch, fn)
 		}
 		if err == io.EOF {
 			return nil
@@ -230,7 +231,7 @@ func (s *Store) Scan(repair bool, fn func(ScanResult)) error {
 	}
 }
 
-func (s *Store) scanOne(name string, repair bool, fn func(ScanResult)) {
+func (s *Store) scanOne(name string, repair bool, scratch []byte, fn func(ScanResult)) {
 	if strings.HasPrefix(name, tmpPrefix) {
 		s.dropPartial(name, repair, &PartialError{"temporary file"})
 		return
@@ -238,7 +239,7 @@ func (s *Store) scanOne(name string, repair bool, fn func(ScanResult)) {
 	if !ValidID(name) {
 		return
 	}
-	m, err := s.decodeFile(name, repair)
+	m, err := s.decodeFile(name, repair, scratch)
 	var pe *PartialError
 	if errors.As(err, &pe) {
 		s.dropPartial(name, repair, pe)
@@ -280,7 +281,7 @@ func (s *Store) dropPartial(name string, repair bool, why error) {
 	_ = os.Remove(path)
 }
 
-func (s *Store) decodeFile(name string, verify bool) (*Message, error) {
+func (s *Store) decodeFile(name string, verify bool, scratch []byte) (*Message, error) {
 	f, err := os.Open(filepath.Join(s.dir, name))
 	if err != nil {
 		return nil, err
@@ -290,7 +291,7 @@ func (s *Store) decodeFile(name string, verify bool) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Decode(f, fi.Size(), verify)
+	return decode(f, fi.Size(), verify, scratch)
 }
 
 func (s *Store) quarantineFile(name string, cause error) {
