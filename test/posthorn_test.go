@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posthorn/posthorn/internal/testutil"
 	"github.com/posthorn/posthorn/internal/testutil/postfix"
 )
 
@@ -162,15 +163,7 @@ func (p *posthorn) stop(t testing.TB) {
 }
 
 func (p *posthorn) logTail(n int) string {
-	raw, err := os.ReadFile(p.LogFile)
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(raw), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	return testutil.TailFile(p.LogFile, n)
 }
 
 // run runs a posthorn subcommand with p's config and stdin, bounded to 60 s.

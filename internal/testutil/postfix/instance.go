@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/posthorn/posthorn/internal/testutil"
 )
 
 // Options configures a private Postfix instance.
@@ -254,15 +256,7 @@ func (inst *Instance) stop() error {
 
 // LogTail returns the last n lines of the instance's mail log.
 func (inst *Instance) LogTail(n int) string {
-	raw, err := os.ReadFile(inst.LogFile)
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(raw), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	return testutil.TailFile(inst.LogFile, n)
 }
 
 // QueueLen returns how many messages are in the instance's queue, from
