@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	"github.com/posthorn/posthorn/internal/spool"
+
+	"github.com/posthorn/posthorn/internal/testutil"
 )
 
 // testConfig writes a configuration using a fresh data directory and
@@ -59,16 +60,7 @@ func dropBody(t *testing.T, dataDir string, m *spool.Message) string {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	b, err := st.OpenBody(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	data, err := io.ReadAll(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data)
+	return testutil.SpoolBody(t, st, m)
 }
 
 func onlyMessage(t *testing.T, dataDir string) *spool.Message {

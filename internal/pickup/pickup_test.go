@@ -3,7 +3,6 @@ package pickup
 import (
 	"bytes"
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	"github.com/posthorn/posthorn/internal/spool"
+
+	"github.com/posthorn/posthorn/internal/testutil"
 )
 
 type env struct {
@@ -84,16 +85,7 @@ func readBody(t *testing.T, st *spool.Store, id string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := st.OpenBody(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	data, err := io.ReadAll(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data)
+	return testutil.SpoolBody(t, st, m)
 }
 
 func exists(path string) bool {

@@ -214,13 +214,7 @@ func TestNullSenderNeverBounces(t *testing.T) {
 
 func TestLifetimeExpiryBounces(t *testing.T) {
 	t.Parallel()
-	up := testutil.NewUpstream(t)
-	up.SetScript(testutil.Script{Rcpt: func(r string) error {
-		if r == "slow@example.net" {
-			return smtperr.New(451, [3]int{4, 3, 0}, "try later")
-		}
-		return nil
-	}})
+	up := slowUpstream(t)
 	e := start(t, setup{upstreams: []string{up.Addr()}, lifetime: 200 * time.Millisecond})
 	e.submit("alice@example.org", "slow@example.net")
 	got := up.Wait(t, 1, 10*time.Second)
@@ -234,13 +228,7 @@ func TestLifetimeExpiryBounces(t *testing.T) {
 
 func TestDelayWarningOnce(t *testing.T) {
 	t.Parallel()
-	up := testutil.NewUpstream(t)
-	up.SetScript(testutil.Script{Rcpt: func(r string) error {
-		if r == "slow@example.net" {
-			return smtperr.New(451, [3]int{4, 3, 0}, "try later")
-		}
-		return nil
-	}})
+	up := slowUpstream(t)
 	e := start(t, setup{upstreams: []string{up.Addr()}, delayWarning: 50 * time.Millisecond})
 	id := e.submit("alice@example.org", "slow@example.net")
 	got := up.Wait(t, 1, 10*time.Second)
@@ -359,4 +347,16 @@ func TestFreshNotStarvedByRetries(t *testing.T) {
 	if fresh != 10 {
 		t.Fatalf("in 20 picks with 1000 due retries, %d of 10 fresh messages went out", fresh)
 	}
+}
+
+// slowUpstream defers slow@example.net with 451 4.3.0 and accepts the rest.
+func slowUpstream(t *testing.T) *testutil.Upstream {
+	up := testutil.NewUpstream(t)
+	up.SetScript(testutil.Script{Rcpt: func(r string) error {
+		if r == "slow@example.net" {
+			return smtperr.New(451, [3]int{4, 3, 0}, "try later")
+		}
+		return nil
+	}})
+	return up
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/posthorn/posthorn/internal/spool"
+
+	"github.com/posthorn/posthorn/internal/testutil"
 )
 
 // storeSpool is the spool without a queue behind it.
@@ -48,16 +50,7 @@ func (s *storeSpool) messages() []*spool.Message {
 
 func (s *storeSpool) body(t *testing.T, m *spool.Message) string {
 	t.Helper()
-	b, err := s.OpenBody(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	data := make([]byte, m.BodyLen)
-	if _, err := b.ReadAt(data, 0); err != nil {
-		t.Fatal(err)
-	}
-	return string(data)
+	return testutil.SpoolBody(t, s.Store, m)
 }
 
 func startServer(t testing.TB, edit func(*Options)) (string, *storeSpool) {
