@@ -144,7 +144,12 @@ func submitLocal(cfg *config.Config, opts sendmail.Options, r io.Reader, who loc
 
 	env := &spool.Envelope{
 		ID: spool.NewID(), From: msg.From, Rcpts: rcpts, Arrival: now.UTC(),
-		Client: "local", Service: who.name,
+		Client: "local", Service: cfg.ServiceForUser(who.name),
+	}
+	if hdr.HasMessageID {
+		env.MessageID = hdr.MessageID
+	} else {
+		env.MessageID = msghdr.GeneratedID(env.ID, cfg.Hostname)
 	}
 	trace := msghdr.Trace{By: cfg.Hostname, With: "local", ID: env.ID, Time: now}
 	if len(rcpts) == 1 {

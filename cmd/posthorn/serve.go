@@ -127,7 +127,7 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 	logger.Info("spool recovered", slog.Int("messages", recovered), slog.Int("corrupt", corrupt))
 
 	srv := smtpd.New(smtpd.Options{
-		Hostname: cfg.Hostname, TrustedNetworks: cfg.TrustedPrefixes(),
+		Hostname: cfg.Hostname, TrustedNetworks: cfg.TrustedPrefixes(), Services: smtpServices(cfg),
 		MaxMessageSize: int64(cfg.SMTP.MaxMessageSize), MaxRecipients: cfg.SMTP.MaxRecipients,
 		MaxLineLength: cfg.SMTP.MaxLineLength, MaxReceived: cfg.SMTP.MaxReceivedHeaders,
 		MaxConnections: cfg.SMTP.MaxConnections, ReadTimeout: cfg.SMTP.ReadTimeout.Std(),
@@ -156,7 +156,7 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 		return fmt.Errorf("control socket: %w", err)
 	}
 
-	pick := &pickup.Pickup{Drop: drop, Queue: store, Add: q.Add, Logger: logger}
+	pick := &pickup.Pickup{Drop: drop, Queue: store, Add: q.Add, Logger: logger, MailLog: mlog}
 	stopCtx, stopWork := context.WithCancel(context.Background())
 	abortCtx, abortWork := context.WithCancel(context.Background())
 	defer abortWork()
@@ -227,6 +227,14 @@ wait:
 	}
 	logger.Info("posthorn stopped", slog.Int("queued", q.Len()))
 	return nil
+}
+
+func smtpServices(cfg *config.Config) []smtpd.Service {
+	var out []smtpd.Service
+	for _, s := range cfg.ServiceNetworks() {
+		out = append(out, smtpd.Service{Name: s.Name, Networks: s.Networks})
+	}
+	return out
 }
 
 func closeAll(lns []net.Listener) {

@@ -13,9 +13,11 @@ func Default() *Config {
 		host = "localhost"
 	}
 	return &Config{
-		Hostname: host,
-		DataDir:  "/var/lib/posthorn",
-		Log:      Log{Level: "info", Format: "json"},
+		Hostname:  host,
+		DataDir:   "/var/lib/posthorn",
+		TestFiles: []string{},
+		Log: Log{Level: "info", Format: "json",
+			Syslog: Syslog{Facility: "mail", AppName: "posthorn", Buffer: 10000}},
 		SMTP: SMTP{
 			Listen:             []string{"127.0.0.1:25"},
 			TrustedNetworks:    []string{"127.0.0.0/8", "::1/128"},
@@ -50,5 +52,24 @@ func Default() *Config {
 			MXPort:         25,
 			ShutdownGrace:  Duration(30 * time.Second),
 		},
+		Services: []Service{},
+		Stats:    Stats{Retention: Duration(30 * day), MaxRows: 2_000_000},
+		Trace:    Trace{Retention: Duration(14 * day), MaxEvents: 20_000_000},
+		Alerts: Alerts{
+			CheckInterval:    Duration(30 * time.Second),
+			OldestQueued:     Duration(30 * time.Minute),
+			AllUpstreamsDown: Duration(time.Minute),
+			UpstreamDown:     Duration(15 * time.Minute),
+			DeferralRatio:    0.5,
+			DeferralWindow:   Duration(15 * time.Minute),
+			DeferralMinimum:  20,
+			SilentFactor:     10,
+			SilentMinimum:    20,
+			SilentHistory:    Duration(7 * day),
+			HeldMessages:     100,
+			ConfigDrift:      Duration(10 * time.Minute),
+			WebhookTimeout:   Duration(10 * time.Second),
+		},
+		Tests: []Test{},
 	}
 }

@@ -23,6 +23,42 @@ func (c *Config) TrustedPrefixes() []netip.Prefix {
 	return prefixes
 }
 
+// ServiceNetwork is a service and its client networks, parsed.
+type ServiceNetwork struct {
+	Name     string
+	Networks []netip.Prefix
+}
+
+// ServiceNetworks returns the [[service]] entries with parsed networks, in
+// order (the first match wins).
+func (c *Config) ServiceNetworks() []ServiceNetwork {
+	out := make([]ServiceNetwork, 0, len(c.Services))
+	for _, s := range c.Services {
+		sn := ServiceNetwork{Name: s.Name}
+		for _, n := range s.Networks {
+			if p, err := parsePrefix(n); err == nil {
+				sn.Networks = append(sn.Networks, p)
+			}
+		}
+		out = append(out, sn)
+	}
+	return out
+}
+
+// ServiceForUser returns the service of a posthorn sendmail submission by
+// the Unix user: the first [[service]] listing the user, else the user name.
+func (c *Config) ServiceForUser(user string) string {
+	for _, s := range c.Services {
+		if slices.Contains(s.Users, user) {
+			return s.Name
+		}
+	}
+	if user == "" {
+		return "unknown"
+	}
+	return user
+}
+
 // UpstreamTLSMode returns the STARTTLS mode for the upstream at addr
 // ("host" or "host:port", port 25 when none is given): its entry in
 // delivery.upstream_tls, or delivery.tls.
@@ -58,7 +94,8 @@ func (c *Config) Fingerprint() string {
 }
 
 // Redacted returns a deep copy of c that is safe to show: secrets, when the
-// configuration has any, are replaced. It has none yet.
+// configuration has any, are replaced: the path and query of
+// alerts.webhook_url.
 func (c *Config) Redacted() *Config {
 	r := *c
 	r.SMTP.Listen = slices.Clone(c.SMTP.Listen)
@@ -66,6 +103,19 @@ func (c *Config) Redacted() *Config {
 	r.Delivery.Upstreams = slices.Clone(c.Delivery.Upstreams)
 	r.Delivery.UpstreamTLS = maps.Clone(c.Delivery.UpstreamTLS)
 	r.Delivery.RetrySchedule = slices.Clone(c.Delivery.RetrySchedule)
+	r.TestFiles = slices.Clone(c.TestFiles)
+	r.Services = make([]Service, len(c.Services))
+	for i, s := range c.Services {
+		r.Services[i] = Service{Name: s.Name, Networks: slices.Clone(s.Networks), Users: slices.Clone(s.Users)}
+	}
+	r.Tests = make([]Test, len(c.Tests))
+	for i, t := range c.Tests {
+		t.To = slices.Clone(t.To)
+		r.Tests[i] = t
+	}
+	if r.Alerts.WebhookURL != "" {
+		r.Alerts.WebhookURL = redactURL(r.Alerts.WebhookURL)
+	}
 	return &r
 }
 

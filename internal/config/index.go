@@ -343,6 +343,8 @@ func scalarFits(t reflect.Type, n *unstable.Node) bool {
 		return n.Kind == unstable.String
 	case reflect.Int, reflect.Int64:
 		return n.Kind == unstable.Integer
+	case reflect.Float64:
+		return n.Kind == unstable.Float || n.Kind == unstable.Integer
 	case reflect.Bool:
 		return n.Kind == unstable.Bool
 	}
@@ -362,6 +364,8 @@ func describeType(t reflect.Type) string {
 		return "a string"
 	case reflect.Int, reflect.Int64:
 		return "an integer"
+	case reflect.Float64:
+		return "a number"
 	case reflect.Bool:
 		return "a boolean"
 	case reflect.Slice:

@@ -3,18 +3,27 @@ package config
 // Config is the whole configuration of one Posthorn node. Every field has a
 // default (see Default); a file only needs the keys it changes.
 type Config struct {
-	Hostname string   `toml:"hostname"` // default: os.Hostname()
-	DataDir  string   `toml:"data_dir"` // default: "/var/lib/posthorn"
-	Log      Log      `toml:"log"`
-	SMTP     SMTP     `toml:"smtp"`
-	HTTP     HTTP     `toml:"http"`
-	Delivery Delivery `toml:"delivery"`
+	Hostname string `toml:"hostname"` // default: os.Hostname()
+	DataDir  string `toml:"data_dir"` // default: "/var/lib/posthorn"
+	// TestFiles are more config test files (each holding [[test]] tables),
+	// relative to this file; globs allowed.
+	TestFiles []string  `toml:"test_files"` // default []
+	Log       Log       `toml:"log"`
+	SMTP      SMTP      `toml:"smtp"`
+	HTTP      HTTP      `toml:"http"`
+	Delivery  Delivery  `toml:"delivery"`
+	Services  []Service `toml:"service"`
+	Stats     Stats     `toml:"stats"`
+	Trace     Trace     `toml:"trace"`
+	Alerts    Alerts    `toml:"alerts"`
+	Tests     []Test    `toml:"test"`
 }
 
 // Log configures the process log on stderr.
 type Log struct {
 	Level  string `toml:"level"`  // "debug" | "info" | "warn" | "error"; default "info"
 	Format string `toml:"format"` // "json" | "text"; default "json"
+	Syslog Syslog `toml:"syslog"`
 }
 
 // SMTP configures the submission listeners.

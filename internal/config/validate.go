@@ -51,6 +51,7 @@ func (c *Config) Validate() Errors {
 		}
 	}
 	c.Delivery.validate(&errs)
+	c.validateObserve(&errs)
 	if len(errs) == 0 {
 		return nil
 	}

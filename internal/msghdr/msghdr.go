@@ -21,6 +21,9 @@ type Header struct {
 	Raw          []byte // header lines as received, without the blank separator line
 	Received     int    // number of Received: fields
 	HasMessageID bool
+	// MessageID is the Message-ID field's value as given on its first line
+	// (angle brackets included), "" when absent or folded.
+	MessageID string
 	HasDate      bool
 	HasFrom      bool
 	// Ended is set when the header section ended with a blank line (as
@@ -108,6 +111,9 @@ func (h *Header) classify(line []byte) {
 		h.Received++
 	case equalFold(name, "Message-ID"):
 		h.HasMessageID = true
+		if h.MessageID == "" {
+			h.MessageID = string(bytes.TrimSpace(line[i+1:]))
+		}
 	case equalFold(name, "Date"):
 		h.HasDate = true
 	case equalFold(name, "From"):
@@ -148,9 +154,12 @@ func Received(t Trace) []byte {
 // Missing returns the fields to append to the header section: Message-ID
 // and Date when absent.
 func Missing(h *Header, id, hostname string, now time.Time) []byte {
+	if !h.HasMessageID {
+		h.MessageID = GeneratedID(id, hostname)
+	}
 	var b []byte
 	if !h.HasMessageID {
-		b = fmt.Appendf(b, "Message-ID: <%s@%s>\r\n", id, hostname)
+		b = fmt.Appendf(b, "Message-ID: %s\r\n", h.MessageID)
 	}
 	if !h.HasDate {
 		b = fmt.Appendf(b, "Date: %s\r\n", now.Format(time.RFC1123Z))
@@ -173,3 +182,6 @@ func sanitize(s string) string {
 	}
 	return string(out)
 }
+
+// GeneratedID is the Message-ID given to a message that has none.
+func GeneratedID(id, hostname string) string { return "<" + id + "@" + hostname + ">" }

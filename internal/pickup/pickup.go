@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/posthorn/posthorn/internal/maillog"
 	"github.com/posthorn/posthorn/internal/spool"
 )
 
@@ -26,6 +27,7 @@ type Pickup struct {
 	// Interval between scans; DefaultInterval when zero.
 	Interval time.Duration
 	Logger   *slog.Logger
+	MailLog  *maillog.Log // records each message picked up as accepted
 
 	once     sync.Once
 	wake     chan struct{}
@@ -38,6 +40,9 @@ func (p *Pickup) init() {
 		p.reported = make(map[string]string)
 		if p.Logger == nil {
 			p.Logger = slog.New(slog.DiscardHandler)
+		}
+		if p.MailLog == nil {
+			p.MailLog = maillog.New(p.Logger)
 		}
 		if p.Interval <= 0 {
 			p.Interval = DefaultInterval
@@ -94,10 +99,9 @@ func (p *Pickup) Once() (int, error) {
 			continue
 		}
 		delete(p.reported, r.ID)
-		p.Logger.Info("picked up from the sendmail drop directory",
-			slog.String("queue_id", m.Env.ID), slog.String("from", m.Env.From),
-			slog.Int("rcpts", len(m.Env.Rcpts)), slog.Int64("size", m.BodyLen),
-			slog.String("service", m.Env.Service))
+		p.MailLog.Record(maillog.Event{Kind: maillog.Accepted, QueueID: m.Env.ID, MessageID: m.Env.MessageID,
+			Service: m.Env.Service, From: m.Env.From, Rcpts: len(m.Env.Rcpts), Size: m.BodyLen,
+			Client: m.Env.Client, Stage: "sendmail"})
 		p.Add(m)
 		picked++
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/posthorn/posthorn/internal/courier"
 	"github.com/posthorn/posthorn/internal/dsn"
+	"github.com/posthorn/posthorn/internal/maillog"
 	"github.com/posthorn/posthorn/internal/smtperr"
 	"github.com/posthorn/posthorn/internal/spool"
 )
@@ -30,7 +31,7 @@ func (q *Queue) attempt(ctx context.Context, it *item) {
 		now = q.opts.Now()
 		if err != nil {
 			// Our side could not read the message: nothing was attempted.
-			q.mlog.Error(m.Env.ID, "open body", err)
+			q.mlog.Record(errEvent(&m.Env, "open body", err))
 			for _, i := range idx {
 				st.Rcpts[i].LastError = "local: " + err.Error()
 			}
@@ -69,11 +70,15 @@ func (q *Queue) record(m *spool.Message, r *spool.Rcpt, addr string, res courier
 	case res.Err == nil:
 		r.Status = spool.Delivered
 		r.LastError = ""
-		q.mlog.Delivered(m.Env.ID, addr, res.Upstream, now.Sub(m.Env.Arrival), r.Attempts)
+		e := event(&m.Env, maillog.Delivered)
+		e.Rcpt, e.Upstream, e.Delay, e.Attempts, e.Maybe = addr, res.Upstream, now.Sub(m.Env.Arrival), r.Attempts, r.MaybeDelivered
+		q.mlog.Record(e)
 	case smtperr.Permanent(res.Err):
 		r.Status = spool.Failed
 		r.LastError = q.strs.get(res.Err.Error())
-		q.mlog.Bounced(m.Env.ID, addr, res.Upstream, r.LastError, r.Attempts)
+		e := event(&m.Env, maillog.Bounced)
+		e.Rcpt, e.Upstream, e.Reply, e.Attempts = addr, res.Upstream, r.LastError, r.Attempts
+		q.mlog.Record(e)
 	default:
 		r.LastError = q.strs.get(res.Err.Error())
 	}
@@ -95,7 +100,9 @@ func (q *Queue) expire(m *spool.Message, st *spool.State, now time.Time) {
 			reason += "; last error: " + r.LastError
 		}
 		r.LastError = reason
-		q.mlog.Bounced(m.Env.ID, m.Env.Rcpts[i], r.Upstream, reason, r.Attempts)
+		e := event(&m.Env, maillog.Bounced)
+		e.Rcpt, e.Upstream, e.Reply, e.Attempts, e.Stage = m.Env.Rcpts[i], r.Upstream, reason, r.Attempts, "expired"
+		q.mlog.Record(e)
 	}
 }
 
@@ -114,7 +121,7 @@ func (q *Queue) notify(ctx context.Context, m *spool.Message, st *spool.State, n
 	}
 	if len(failed) > 0 {
 		if err := q.sendNotice(m, st, failed, "failed", now); err != nil {
-			q.mlog.Error(m.Env.ID, "spool bounce", err)
+			q.mlog.Record(errEvent(&m.Env, "spool bounce", err))
 			for _, i := range failed {
 				st.Rcpts[i].Status = spool.Pending
 			}
@@ -133,7 +140,7 @@ func (q *Queue) notify(ctx context.Context, m *spool.Message, st *spool.State, n
 		return
 	}
 	if err := q.sendNotice(m, st, pending, "delayed", now); err != nil {
-		q.mlog.Error(m.Env.ID, "spool delay notice", err)
+		q.mlog.Record(errEvent(&m.Env, "spool delay notice", err))
 		return
 	}
 	st.Warned = true
@@ -188,7 +195,9 @@ func (q *Queue) sendNotice(m *spool.Message, st *spool.State, which []int, actio
 	if action == "delayed" {
 		kind = "delay"
 	}
-	q.mlog.Notice(m.Env.ID, kind, nm.Env.ID, m.Env.From)
+	e := event(&m.Env, maillog.Notice)
+	e.Action, e.NoticeID, e.Rcpt = kind, nm.Env.ID, m.Env.From
+	q.mlog.Record(e)
 	return nil
 }
 
@@ -214,9 +223,11 @@ func (q *Queue) finish(it *item, st spool.State, now time.Time) {
 			reason = "deleted by operator"
 		}
 		if err := q.store.Remove(m.Env.ID); err != nil {
-			q.mlog.Error(m.Env.ID, "remove", err)
+			q.mlog.Record(errEvent(&m.Env, "remove", err))
 		}
-		q.mlog.Removed(m.Env.ID, reason)
+		e := event(&m.Env, maillog.Removed)
+		e.Reply = reason
+		q.mlog.Record(e)
 		q.mu.Lock()
 		delete(q.items, m.Env.ID)
 		q.mu.Unlock()
@@ -231,7 +242,9 @@ func (q *Queue) finish(it *item, st spool.State, now time.Time) {
 	}
 	for i, r := range st.Rcpts {
 		if r.Status == spool.Pending && r.LastAttempt.Equal(now) {
-			q.mlog.Deferred(m.Env.ID, m.Env.Rcpts[i], r.Upstream, r.LastError, st.NextAttempt, r.Attempts)
+			e := event(&m.Env, maillog.Deferred)
+			e.Rcpt, e.Upstream, e.Reply, e.Next, e.Attempts, e.Maybe = m.Env.Rcpts[i], r.Upstream, r.LastError, st.NextAttempt, r.Attempts, r.MaybeDelivered
+			q.mlog.Record(e)
 		}
 	}
 	q.mu.Lock()
@@ -240,7 +253,7 @@ func (q *Queue) finish(it *item, st spool.State, now time.Time) {
 	if err := q.store.SaveState(m); err != nil {
 		// The message stays queued with its previous state on disk; a
 		// restart may repeat deliveries already made (at least once).
-		q.mlog.Error(m.Env.ID, "save state", err)
+		q.mlog.Record(errEvent(&m.Env, "save state", err))
 	}
 	q.mu.Lock()
 	if st.Held {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/posthorn/posthorn/internal/maillog"
 	"github.com/posthorn/posthorn/internal/spool"
 )
 
@@ -142,7 +143,7 @@ func (q *Queue) Flush(id string) error {
 		}
 		// Every key is now equal; the heap stays valid.
 		q.signal()
-		q.mlog.Operator("*", "flush")
+		q.mlog.Record(maillog.Event{Kind: maillog.Operator, QueueID: "*", Action: "flush"})
 		return nil
 	}
 	it, ok := q.items[id]
@@ -158,7 +159,7 @@ func (q *Queue) Flush(id string) error {
 	case inHeld:
 		return fmt.Errorf("%s is held; release it first", id)
 	}
-	q.mlog.Operator(id, "flush")
+	q.mlog.Record(opEvent(&it.msg.Env, "flush"))
 	return nil
 }
 
@@ -184,7 +185,7 @@ func (q *Queue) setHeld(id string, held bool) error {
 		// Applied when the current attempt ends.
 		it.wantHold = held
 		q.mu.Unlock()
-		q.mlog.Operator(id, action)
+		q.mlog.Record(opEvent(&it.msg.Env, action))
 		return nil
 	}
 	if it.msg.State.Held == held {
@@ -216,7 +217,7 @@ func (q *Queue) setHeld(id string, held bool) error {
 	} else {
 		q.pushFresh(it)
 	}
-	q.mlog.Operator(id, action)
+	q.mlog.Record(opEvent(&it.msg.Env, action))
 	return nil
 }
 
@@ -243,7 +244,7 @@ func (q *Queue) Delete(id string) error {
 	if it.place == inFlight {
 		it.wantDelete = true
 		q.mu.Unlock()
-		q.mlog.Operator(id, "delete")
+		q.mlog.Record(opEvent(&it.msg.Env, "delete"))
 		return nil
 	}
 	q.unlink(it)
@@ -252,7 +253,9 @@ func (q *Queue) Delete(id string) error {
 	if err := q.store.Remove(id); err != nil {
 		return err
 	}
-	q.mlog.Operator(id, "delete")
-	q.mlog.Removed(id, "deleted by operator")
+	q.mlog.Record(opEvent(&it.msg.Env, "delete"))
+	e := event(&it.msg.Env, maillog.Removed)
+	e.Reply = "deleted by operator"
+	q.mlog.Record(e)
 	return nil
 }

@@ -37,19 +37,22 @@ type Spooler interface {
 type Options struct {
 	Hostname        string
 	TrustedNetworks []netip.Prefix
-	MaxMessageSize  int64
-	MaxRecipients   int
-	MaxLineLength   int
-	MaxReceived     int // more Received: fields than this is a loop
-	MaxConnections  int
-	MaxHeaderSize   int // default 1 MiB
-	ReadTimeout     time.Duration
-	WriteTimeout    time.Duration
-	MaxSessionTime  time.Duration
-	Spool           Spooler
-	MailLog         *maillog.Log
-	Logger          *slog.Logger
-	Now             func() time.Time
+	// Services attribute sessions to a service by client network (first
+	// match wins); a client no service claims is "unknown".
+	Services       []Service
+	MaxMessageSize int64
+	MaxRecipients  int
+	MaxLineLength  int
+	MaxReceived    int // more Received: fields than this is a loop
+	MaxConnections int
+	MaxHeaderSize  int // default 1 MiB
+	ReadTimeout    time.Duration
+	WriteTimeout   time.Duration
+	MaxSessionTime time.Duration
+	Spool          Spooler
+	MailLog        *maillog.Log
+	Logger         *slog.Logger
+	Now            func() time.Time
 }
 
 // Server accepts mail on any number of listeners.
@@ -118,9 +121,11 @@ func (s *Server) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	ip := remoteIP(c.Conn().RemoteAddr())
 	sess := &session{s: s, conn: c, ip: ip, helo: c.Hostname()}
 	sess.trusted = s.trusted(ip)
+	sess.service = s.serviceOf(ip)
 	if s.opts.MaxSessionTime > 0 {
 		sess.timer = time.AfterFunc(s.opts.MaxSessionTime, func() {
-			s.opts.MailLog.Rejected(ip.String(), "session", "maximum session time reached")
+			s.opts.MailLog.Record(maillog.Event{Kind: maillog.Rejected, Client: ip.String(),
+				Service: sess.service, Stage: "session", Reply: "maximum session time reached"})
 			_ = c.Close()
 		})
 	}
@@ -166,7 +171,9 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		l.s.mu.Unlock()
 		if over {
 			go refuse(c, l.s.opts.Hostname)
-			l.s.opts.MailLog.Rejected(remoteIP(c.RemoteAddr()).String(), "connect", "too many connections")
+			ip := remoteIP(c.RemoteAddr())
+			l.s.opts.MailLog.Record(maillog.Event{Kind: maillog.Rejected, Client: ip.String(),
+				Service: l.s.serviceOf(ip), Stage: "connect", Reply: "too many connections"})
 			continue
 		}
 		return &countedConn{Conn: c, s: l.s}, nil

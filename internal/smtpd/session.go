@@ -13,6 +13,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/posthorn/posthorn/internal/maillog"
 	"github.com/posthorn/posthorn/internal/msghdr"
 	"github.com/posthorn/posthorn/internal/spool"
 )
@@ -23,6 +24,7 @@ type session struct {
 	ip      netip.Addr
 	helo    string
 	trusted bool
+	service string
 	timer   *time.Timer
 
 	from  string
@@ -93,8 +95,12 @@ func (s *session) Data(r io.Reader) error {
 	}
 	now := o.Now()
 	env := &spool.Envelope{
-		From: s.from, Rcpts: append([]string(nil), s.rcpts...), Arrival: now,
-		Client: s.ip.String(), Helo: s.conn.Hostname(), SMTPUTF8: s.utf8, Service: "unknown",
+		ID: spool.NewID(), From: s.from, Rcpts: append([]string(nil), s.rcpts...), Arrival: now,
+		Client: s.ip.String(), Helo: s.conn.Hostname(), SMTPUTF8: s.utf8, Service: s.service,
+		MessageID: h.MessageID,
+	}
+	if !h.HasMessageID {
+		env.MessageID = msghdr.GeneratedID(env.ID, o.Hostname)
 	}
 	w, err := o.Spool.Create(env)
 	if err != nil {
@@ -119,7 +125,8 @@ func (s *session) Data(r io.Reader) error {
 	if err != nil {
 		return s.dataError(err, nil)
 	}
-	o.MailLog.Accepted(m.Env.ID, m.Env.From, len(m.Env.Rcpts), m.BodyLen, env.Client, env.Service)
+	o.MailLog.Record(maillog.Event{Kind: maillog.Accepted, QueueID: m.Env.ID, MessageID: env.MessageID,
+		Service: env.Service, From: env.From, Rcpts: len(env.Rcpts), Size: m.BodyLen, Client: env.Client})
 	return reply(250, [3]int{2, 0, 0}, "Ok: queued as "+m.Env.ID)
 }
 
@@ -151,7 +158,8 @@ func (s *session) dataError(err error, w *spool.Writer) error {
 }
 
 func (s *session) reject(stage, reason string) {
-	s.s.opts.MailLog.Rejected(s.ip.String(), stage, reason)
+	s.s.opts.MailLog.Record(maillog.Event{Kind: maillog.Rejected, Client: s.ip.String(),
+		Service: s.service, From: s.from, Stage: stage, Reply: reason})
 }
 
 // validAddress accepts local@domain without spaces or control characters.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/posthorn/posthorn/internal/maillog"
 	"github.com/posthorn/posthorn/internal/spool"
 
 	"github.com/posthorn/posthorn/internal/testutil"
@@ -157,6 +158,46 @@ func TestAcceptAddsTraceFields(t *testing.T) {
 	body = sp.body(t, sp.messages()[1])
 	if strings.Count(body, "Message-ID") != 1 || strings.Count(body, "Date:") != 1 || sp.messages()[1].Env.From != "" {
 		t.Fatalf("own fields not kept alone:\n%s", body)
+	}
+	if got := m.Env.MessageID; got != "<"+m.Env.ID+"@relay.test>" {
+		t.Errorf("envelope Message-ID = %q, want the one added", got)
+	}
+	if got := sp.messages()[1].Env.MessageID; got != "<own@x>" {
+		t.Errorf("envelope Message-ID = %q, want the message's own", got)
+	}
+	if m.Env.Service != Unknown {
+		t.Errorf("service = %q without [[service]], want %q", m.Env.Service, Unknown)
+	}
+}
+
+func TestServiceByClientNetwork(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var events []maillog.Event
+	addr, sp := startServer(t, func(o *Options) {
+		o.Services = []Service{
+			{Name: "elsewhere", Networks: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}},
+			{Name: "gerrit", Networks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}},
+			{Name: "shadowed", Networks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}},
+		}
+		o.MailLog = maillog.New(nil, maillog.SinkFunc(func(e maillog.Event) {
+			mu.Lock()
+			events = append(events, e)
+			mu.Unlock()
+		}))
+	})
+	if err := send(t, addr, "a@example.org", []string{"b@example.net"}, "Subject: x\r\n\r\nx\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	m := sp.messages()[0]
+	if m.Env.Service != "gerrit" {
+		t.Fatalf("service = %q, want gerrit (first matching network)", m.Env.Service)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(events) != 1 || events[0].Kind != maillog.Accepted || events[0].Service != "gerrit" ||
+		events[0].QueueID != m.Env.ID || events[0].MessageID != m.Env.MessageID || events[0].Size != m.BodyLen {
+		t.Fatalf("mail log events %+v", events)
 	}
 }
 

@@ -30,14 +30,17 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // Envelope is what SMTP (or sendmail) said about a message; it never changes
 // after Commit.
 type Envelope struct {
-	ID       string    `json:"id"`
-	From     string    `json:"from"`  // reverse-path; "" is the null sender
-	Rcpts    []string  `json:"rcpts"` // forward-paths, in the order given
-	Arrival  time.Time `json:"arrival"`
-	Service  string    `json:"service,omitempty"` // who submitted it (issue: service identity)
-	Client   string    `json:"client,omitempty"`  // client IP, or "local" for sendmail
-	Helo     string    `json:"helo,omitempty"`
-	SMTPUTF8 bool      `json:"smtputf8,omitempty"`
+	ID      string    `json:"id"`
+	From    string    `json:"from"`  // reverse-path; "" is the null sender
+	Rcpts   []string  `json:"rcpts"` // forward-paths, in the order given
+	Arrival time.Time `json:"arrival"`
+	// MessageID is the message's Message-ID field (the one we added when it
+	// had none), for the mail log and traces.
+	MessageID string `json:"message_id,omitempty"`
+	Service   string `json:"service,omitempty"` // who submitted it: AUTH user, [[service]] network, Unix user; "unknown"
+	Client    string `json:"client,omitempty"`  // client IP, or "local" for sendmail
+	Helo      string `json:"helo,omitempty"`
+	SMTPUTF8  bool   `json:"smtputf8,omitempty"`
 	// DSN marks a notification we generated (bounce or delay notice); such a
 	// message never causes another notification.
 	DSN bool `json:"dsn,omitempty"`
