@@ -50,6 +50,12 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runSendmail(args, stdin, stdout, stderr)
 	case "queue":
 		return runQueue(args, stdout, stderr)
+	case "trace":
+		return runTrace(args, stdout, stderr)
+	case "health":
+		return runHealth(args, stdout, stderr)
+	case "reload":
+		return runReload(args, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "posthorn", version)
 		return 0

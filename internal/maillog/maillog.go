@@ -34,7 +34,7 @@ const (
 	Operator  Kind = "operator"
 	Rejected  Kind = "rejected"
 	Error     Kind = "error"
-	Session   Kind = "session"
+	Session   Kind = "session"  // an SMTP connection opened (logged at debug level)
 	Decision  Kind = "decision" // a list's rule chain decided (accept, hold, ...)
 	Held      Kind = "held"     // a list post held for moderation
 )
@@ -118,6 +118,8 @@ func (m *Log) Record(e Event) {
 		level = slog.LevelWarn
 	case Error:
 		level = slog.LevelError
+	case Session:
+		level = slog.LevelDebug
 	}
 	if m.l.Enabled(context.Background(), level) {
 		m.l.LogAttrs(context.Background(), level, string(e.Kind), e.attrs()...)

@@ -24,8 +24,8 @@ type Header struct {
 	// MessageID is the Message-ID field's value as given on its first line
 	// (angle brackets included), "" when absent or folded.
 	MessageID string
-	HasDate      bool
-	HasFrom      bool
+	HasDate   bool
+	HasFrom   bool
 	// Ended is set when the header section ended with a blank line (as
 	// opposed to the message ending, or a line that is not a header field,
 	// which then starts the body).

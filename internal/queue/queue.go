@@ -169,6 +169,19 @@ func (q *Queue) Len() int {
 	return len(q.items)
 }
 
+// Stats returns the number of queued messages and the arrival time of the
+// oldest (zero when the queue is empty).
+func (q *Queue) Stats() (n int, oldest time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, it := range q.items {
+		if a := it.msg.Env.Arrival; oldest.IsZero() || a.Before(oldest) {
+			oldest = a
+		}
+	}
+	return len(q.items), oldest
+}
+
 // Run starts the delivery workers. When stop is done no new attempt starts;
 // attempts in flight go on until they end or abort is done (then the courier
 // gives up on them and their recipients stay pending). Run returns when every

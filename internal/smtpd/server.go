@@ -122,6 +122,7 @@ func (s *Server) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	sess := &session{s: s, conn: c, ip: ip, helo: c.Hostname()}
 	sess.trusted = s.trusted(ip)
 	sess.service = s.serviceOf(ip)
+	s.opts.MailLog.Record(maillog.Event{Kind: maillog.Session, Client: ip.String(), Service: sess.service})
 	if s.opts.MaxSessionTime > 0 {
 		sess.timer = time.AfterFunc(s.opts.MaxSessionTime, func() {
 			s.opts.MailLog.Record(maillog.Event{Kind: maillog.Rejected, Client: ip.String(),

@@ -195,8 +195,9 @@ func TestServiceByClientNetwork(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(events) != 1 || events[0].Kind != maillog.Accepted || events[0].Service != "gerrit" ||
-		events[0].QueueID != m.Env.ID || events[0].MessageID != m.Env.MessageID || events[0].Size != m.BodyLen {
+	if len(events) != 2 || events[0].Kind != maillog.Session || events[0].Service != "gerrit" ||
+		events[1].Kind != maillog.Accepted || events[1].Service != "gerrit" ||
+		events[1].QueueID != m.Env.ID || events[1].MessageID != m.Env.MessageID || events[1].Size != m.BodyLen {
 		t.Fatalf("mail log events %+v", events)
 	}
 }
