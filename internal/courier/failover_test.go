@@ -71,13 +71,13 @@ func TestTrafficReturnsAfterBackoff(t *testing.T) {
 		t.Fatalf("primary was tried while down (%d connections)", n)
 	}
 	st := c.Status()[0]
-	if st.Up || !st.DownUntil.Equal(clock.Now().Add(time.Minute)) {
+	if st.Up || !st.DownUntil.Equal(clock.Now().Add(time.Minute)) || !st.DownSince.Equal(clock.Now()) {
 		t.Fatalf("primary status = %+v", st)
 	}
 
 	clock.Advance(time.Minute + time.Second)
 	wantDelivered(t, deliver(t, c, message("m3", "x@example.net")), primary.Addr())
-	if st := c.Status()[0]; !st.Up || st.ConsecutiveFailures != 0 {
+	if st := c.Status()[0]; !st.Up || st.ConsecutiveFailures != 0 || !st.DownSince.IsZero() {
 		t.Errorf("primary status after probe = %+v", st)
 	}
 	wantDelivered(t, deliver(t, c, message("m4", "x@example.net")), primary.Addr())

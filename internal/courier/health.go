@@ -11,6 +11,7 @@ type UpstreamStatus struct {
 	Up                  bool      // the last attempt succeeded (or there was none)
 	ConsecutiveFailures int       // failures since the last success
 	DownUntil           time.Time // skipped until then; zero when up
+	DownSince           time.Time // the first of the current run of failures; zero when up
 	LastError           string    // the most recent failure, kept after recovery
 }
 
@@ -21,6 +22,7 @@ type health struct {
 	mu        sync.Mutex
 	failures  int
 	downUntil time.Time
+	downSince time.Time
 	lastErr   string
 	probing   bool // a Deliver has claimed the probe after the down period
 }
@@ -52,6 +54,9 @@ func (h *health) failed(now time.Time, err error, base, maxDown time.Duration) t
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.failures++
+	if h.failures == 1 {
+		h.downSince = now
+	}
 	d := base
 	for i := 1; i < h.failures && d < maxDown; i++ {
 		d *= 2
@@ -68,6 +73,7 @@ func (h *health) succeeded() {
 	defer h.mu.Unlock()
 	h.failures = 0
 	h.downUntil = time.Time{}
+	h.downSince = time.Time{}
 	h.probing = false
 }
 
@@ -85,6 +91,7 @@ func (h *health) status() UpstreamStatus {
 		Up:                  h.failures == 0,
 		ConsecutiveFailures: h.failures,
 		DownUntil:           h.downUntil,
+		DownSince:           h.downSince,
 		LastError:           h.lastErr,
 	}
 }
