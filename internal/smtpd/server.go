@@ -120,8 +120,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	ip := remoteIP(c.Conn().RemoteAddr())
 	sess := &session{s: s, conn: c, ip: ip, helo: c.Hostname()}
-	sess.trusted = s.trusted(ip)
-	sess.service = s.serviceOf(ip)
+	pol := s.policy()
+	sess.trusted = pol.Trusted(ip)
+	sess.service = pol.ServiceOf(ip)
 	s.opts.MailLog.Record(maillog.Event{Kind: maillog.Session, Client: ip.String(), Service: sess.service})
 	if s.opts.MaxSessionTime > 0 {
 		sess.timer = time.AfterFunc(s.opts.MaxSessionTime, func() {
@@ -131,16 +132,6 @@ func (s *Server) NewSession(c *smtp.Conn) (smtp.Session, error) {
 		})
 	}
 	return sess, nil
-}
-
-func (s *Server) trusted(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	for _, p := range s.opts.TrustedNetworks {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
 }
 
 func remoteIP(a net.Addr) netip.Addr {
@@ -174,7 +165,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			go refuse(c, l.s.opts.Hostname)
 			ip := remoteIP(c.RemoteAddr())
 			l.s.opts.MailLog.Record(maillog.Event{Kind: maillog.Rejected, Client: ip.String(),
-				Service: l.s.serviceOf(ip), Stage: "connect", Reply: "too many connections"})
+				Service: l.s.policy().ServiceOf(ip), Stage: "connect", Reply: "too many connections"})
 			continue
 		}
 		return &countedConn{Conn: c, s: l.s}, nil

@@ -1,6 +1,10 @@
 package smtpd
 
-import "net/netip"
+import (
+	"net/netip"
+
+	"github.com/emersion/go-smtp"
+)
 
 // Unknown is the service of a client no [[service]] claims.
 const Unknown = "unknown"
@@ -11,15 +15,66 @@ type Service struct {
 	Networks []netip.Prefix
 }
 
-// serviceOf returns the first service whose networks contain ip.
-func (s *Server) serviceOf(ip netip.Addr) string {
+// Policy is what the configuration decides about a client before any mail
+// is written: whether it may relay and which service it is. The same code
+// serves SMTP sessions and configuration tests (internal/configtest).
+type Policy struct {
+	TrustedNetworks []netip.Prefix
+	Services        []Service // first match wins
+}
+
+// Trusted reports whether ip may relay.
+func (p *Policy) Trusted(ip netip.Addr) bool {
 	ip = ip.Unmap()
-	for _, svc := range s.opts.Services {
-		for _, p := range svc.Networks {
-			if p.Contains(ip) {
+	for _, n := range p.TrustedNetworks {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// ServiceOf returns the first service whose networks contain ip, or Unknown.
+func (p *Policy) ServiceOf(ip netip.Addr) string {
+	ip = ip.Unmap()
+	for _, svc := range p.Services {
+		for _, n := range svc.Networks {
+			if n.Contains(ip) {
 				return svc.Name
 			}
 		}
 	}
 	return Unknown
+}
+
+// CheckSender refuses a MAIL FROM address that is not "" or local@domain.
+func CheckSender(from string) *smtp.SMTPError {
+	if from != "" && !validAddress(from) {
+		return reply(501, [3]int{5, 1, 7}, "Bad sender address syntax")
+	}
+	return nil
+}
+
+// CheckRcpt refuses a RCPT TO address that is malformed or, for an
+// untrusted client, any address at all (never an open relay).
+func CheckRcpt(trusted bool, to string) *smtp.SMTPError {
+	if !validAddress(to) {
+		return reply(501, [3]int{5, 1, 3}, "Bad recipient address syntax")
+	}
+	if !trusted {
+		return reply(554, [3]int{5, 7, 1}, "<"+to+">: Relay access denied")
+	}
+	return nil
+}
+
+func rcptReason(err *smtp.SMTPError, to string) string {
+	if err.Code == 554 {
+		return "relay access denied for " + to
+	}
+	return "bad recipient address " + to
+}
+
+// policy is the Policy of the server's options.
+func (s *Server) policy() *Policy {
+	return &Policy{TrustedNetworks: s.opts.TrustedNetworks, Services: s.opts.Services}
 }

@@ -50,9 +50,9 @@ func (s *session) Logout() error {
 }
 
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
-	if from != "" && !validAddress(from) {
+	if err := CheckSender(from); err != nil {
 		s.reject("mail", "bad sender address "+from)
-		return reply(501, [3]int{5, 1, 7}, "Bad sender address syntax")
+		return err
 	}
 	if opts != nil {
 		if s.s.opts.MaxMessageSize > 0 && opts.Size > s.s.opts.MaxMessageSize {
@@ -67,13 +67,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 }
 
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	if !validAddress(to) {
-		s.reject("rcpt", "bad recipient address "+to)
-		return reply(501, [3]int{5, 1, 3}, "Bad recipient address syntax")
-	}
-	if !s.trusted {
-		s.reject("rcpt", "relay access denied for "+to)
-		return reply(554, [3]int{5, 7, 1}, "<"+to+">: Relay access denied")
+	if err := CheckRcpt(s.trusted, to); err != nil {
+		s.reject("rcpt", rcptReason(err, to))
+		return err
 	}
 	s.rcpts = append(s.rcpts, to)
 	return nil
