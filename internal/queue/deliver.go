@@ -16,6 +16,7 @@ import (
 // attempt delivers the pending recipients of an item the caller owns.
 func (q *Queue) attempt(ctx context.Context, it *item) {
 	m := it.msg
+	p := q.pol.Load() // this attempt runs under one configuration
 	var idx []int
 	var rcpts []string
 	for i, r := range m.State.Rcpts {
@@ -27,7 +28,7 @@ func (q *Queue) attempt(ctx context.Context, it *item) {
 	st := cloneState(m.State)
 	now := q.opts.Now()
 	if len(idx) > 0 {
-		results, err := q.deliver(ctx, m, rcpts)
+		results, err := q.deliver(ctx, p, m, rcpts)
 		now = q.opts.Now()
 		if err != nil {
 			// Our side could not read the message: nothing was attempted.
@@ -40,18 +41,18 @@ func (q *Queue) attempt(ctx context.Context, it *item) {
 			q.record(m, &st.Rcpts[idx[k]], m.Env.Rcpts[idx[k]], res, now)
 		}
 	}
-	q.expire(m, &st, now)
-	q.notify(ctx, m, &st, now)
-	q.finish(it, st, now)
+	q.expire(p, m, &st, now)
+	q.notify(ctx, p, m, &st, now)
+	q.finish(p, it, st, now)
 }
 
-func (q *Queue) deliver(ctx context.Context, m *spool.Message, rcpts []string) ([]courier.Result, error) {
+func (q *Queue) deliver(ctx context.Context, p *Policy, m *spool.Message, rcpts []string) ([]courier.Result, error) {
 	body, err := q.store.OpenBody(m)
 	if err != nil {
 		return nil, err
 	}
 	defer body.Close()
-	return q.opts.Courier.Deliver(ctx, &courier.Message{
+	return p.Courier.Deliver(ctx, &courier.Message{
 		ID: m.Env.ID, From: m.Env.From, Rcpts: rcpts,
 		Size: m.BodyLen, Body: body, SMTPUTF8: m.Env.SMTPUTF8,
 	}), nil
@@ -85,8 +86,8 @@ func (q *Queue) record(m *spool.Message, r *spool.Rcpt, addr string, res courier
 }
 
 // expire fails the pending recipients of a message past its lifetime.
-func (q *Queue) expire(m *spool.Message, st *spool.State, now time.Time) {
-	if now.Sub(m.Env.Arrival) < q.opts.MaxLifetime {
+func (q *Queue) expire(p *Policy, m *spool.Message, st *spool.State, now time.Time) {
+	if now.Sub(m.Env.Arrival) < p.MaxLifetime {
 		return
 	}
 	for i := range st.Rcpts {
@@ -95,7 +96,7 @@ func (q *Queue) expire(m *spool.Message, st *spool.State, now time.Time) {
 			continue
 		}
 		r.Status = spool.Failed
-		reason := fmt.Sprintf("message expired after %s in the queue", q.opts.MaxLifetime)
+		reason := fmt.Sprintf("message expired after %s in the queue", p.MaxLifetime)
 		if r.LastError != "" {
 			reason += "; last error: " + r.LastError
 		}
@@ -109,7 +110,7 @@ func (q *Queue) expire(m *spool.Message, st *spool.State, now time.Time) {
 // notify spools a bounce for recipients that failed in this attempt and a
 // delay notice once the message is old enough. If a notice cannot be
 // spooled, its recipients go back to pending so that nothing is forgotten.
-func (q *Queue) notify(ctx context.Context, m *spool.Message, st *spool.State, now time.Time) {
+func (q *Queue) notify(ctx context.Context, p *Policy, m *spool.Message, st *spool.State, now time.Time) {
 	if m.Env.From == "" || m.Env.DSN {
 		return
 	}
@@ -120,14 +121,14 @@ func (q *Queue) notify(ctx context.Context, m *spool.Message, st *spool.State, n
 		}
 	}
 	if len(failed) > 0 {
-		if err := q.sendNotice(m, st, failed, "failed", now); err != nil {
+		if err := q.sendNotice(p, m, st, failed, "failed", now); err != nil {
 			q.mlog.Record(errEvent(&m.Env, "spool bounce", err))
 			for _, i := range failed {
 				st.Rcpts[i].Status = spool.Pending
 			}
 		}
 	}
-	if q.opts.DelayWarning <= 0 || st.Warned || now.Sub(m.Env.Arrival) < q.opts.DelayWarning {
+	if p.DelayWarning <= 0 || st.Warned || now.Sub(m.Env.Arrival) < p.DelayWarning {
 		return
 	}
 	var pending []int
@@ -139,16 +140,16 @@ func (q *Queue) notify(ctx context.Context, m *spool.Message, st *spool.State, n
 	if len(pending) == 0 || ctx.Err() != nil {
 		return
 	}
-	if err := q.sendNotice(m, st, pending, "delayed", now); err != nil {
+	if err := q.sendNotice(p, m, st, pending, "delayed", now); err != nil {
 		q.mlog.Record(errEvent(&m.Env, "spool delay notice", err))
 		return
 	}
 	st.Warned = true
 }
 
-func (q *Queue) sendNotice(m *spool.Message, st *spool.State, which []int, action string, now time.Time) error {
+func (q *Queue) sendNotice(p *Policy, m *spool.Message, st *spool.State, which []int, action string, now time.Time) error {
 	rep := dsn.Report{
-		ReportingMTA: q.opts.Hostname, QueueID: m.Env.ID, Sender: m.Env.From, ArrivalDate: m.Env.Arrival,
+		ReportingMTA: p.Hostname, QueueID: m.Env.ID, Sender: m.Env.From, ArrivalDate: m.Env.Arrival,
 	}
 	for _, i := range which {
 		r := st.Rcpts[i]
@@ -158,7 +159,7 @@ func (q *Queue) sendNotice(m *spool.Message, st *spool.State, which []int, actio
 		}
 		dr.Status = statusOf(r.LastError, action)
 		if action == "delayed" {
-			dr.WillRetryUntil = m.Env.Arrival.Add(q.opts.MaxLifetime)
+			dr.WillRetryUntil = m.Env.Arrival.Add(p.MaxLifetime)
 		}
 		rep.Recipients = append(rep.Recipients, dr)
 	}
@@ -202,7 +203,7 @@ func (q *Queue) sendNotice(m *spool.Message, st *spool.State, which []int, actio
 }
 
 // finish persists the new state and puts the item where it belongs.
-func (q *Queue) finish(it *item, st spool.State, now time.Time) {
+func (q *Queue) finish(p *Policy, it *item, st spool.State, now time.Time) {
 	m := it.msg
 	pending := false
 	attempts := 0
@@ -233,7 +234,7 @@ func (q *Queue) finish(it *item, st spool.State, now time.Time) {
 		q.mu.Unlock()
 		return
 	}
-	st.NextAttempt = q.nextAttempt(m, attempts, now)
+	st.NextAttempt = q.nextAttempt(p, m, attempts, now)
 	if flush {
 		st.NextAttempt = now
 	}
@@ -266,11 +267,11 @@ func (q *Queue) finish(it *item, st spool.State, now time.Time) {
 
 // nextAttempt applies the retry schedule with jitter, never past the end of
 // the message's lifetime (so that expiry happens on time).
-func (q *Queue) nextAttempt(m *spool.Message, attempts int, now time.Time) time.Time {
-	s := q.opts.RetrySchedule
+func (q *Queue) nextAttempt(p *Policy, m *spool.Message, attempts int, now time.Time) time.Time {
+	s := p.RetrySchedule
 	step := s[min(max(attempts-1, 0), len(s)-1)]
 	next := now.Add(q.opts.Jitter(step))
-	if end := m.Env.Arrival.Add(q.opts.MaxLifetime); next.After(end) {
+	if end := m.Env.Arrival.Add(p.MaxLifetime); next.After(end) {
 		next = end
 	}
 	if !next.After(now) {

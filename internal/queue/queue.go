@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/posthorn/posthorn/internal/courier"
@@ -19,7 +20,19 @@ type Deliverer interface {
 	Deliver(ctx context.Context, m *courier.Message) []courier.Result
 }
 
-// Options configures a Queue.
+// Policy is the part of the configuration a reload may change. Each
+// delivery attempt reads it once when it starts and runs under it to the
+// end, so that a reload never changes an attempt half-way.
+type Policy struct {
+	Courier       Deliverer
+	Hostname      string          // Reporting-MTA of notices
+	RetrySchedule []time.Duration // the last step repeats
+	MaxLifetime   time.Duration
+	DelayWarning  time.Duration // 0 disables
+}
+
+// Options configures a Queue. Courier, Hostname, RetrySchedule,
+// MaxLifetime and DelayWarning are the initial Policy.
 type Options struct {
 	Store         *spool.Store
 	Courier       Deliverer
@@ -70,6 +83,7 @@ type Queue struct {
 	wake   chan struct{}
 
 	strs interner
+	pol  atomic.Pointer[Policy]
 }
 
 // New returns a Queue; call Recover, then Run.
@@ -85,22 +99,32 @@ func New(opts Options) *Queue {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 20
 	}
-	if len(opts.RetrySchedule) == 0 {
-		opts.RetrySchedule = []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour}
-	}
-	if opts.MaxLifetime <= 0 {
-		opts.MaxLifetime = 5 * 24 * time.Hour
-	}
 	if opts.MailLog == nil {
 		opts.MailLog = maillog.New(nil)
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Queue{
+	q := &Queue{
 		opts: opts, store: opts.Store, mlog: opts.MailLog, log: opts.Logger,
 		items: make(map[string]*item), fresh: list.New(), wake: make(chan struct{}, 1),
 	}
+	q.SetPolicy(Policy{Courier: opts.Courier, Hostname: opts.Hostname, RetrySchedule: opts.RetrySchedule,
+		MaxLifetime: opts.MaxLifetime, DelayWarning: opts.DelayWarning})
+	return q
+}
+
+// SetPolicy makes p the policy of attempts that start from now on;
+// attempts in flight finish under the policy they started with. Messages
+// already scheduled keep their next attempt time.
+func (q *Queue) SetPolicy(p Policy) {
+	if len(p.RetrySchedule) == 0 {
+		p.RetrySchedule = []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour}
+	}
+	if p.MaxLifetime <= 0 {
+		p.MaxLifetime = 5 * 24 * time.Hour
+	}
+	q.pol.Store(&p)
 }
 
 // Recover indexes every message in the spool (removing partial files and
