@@ -1,0 +1,221 @@
+package trace
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/posthorn/posthorn/internal/maillog"
+	"github.com/posthorn/posthorn/internal/store"
+)
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
+
+func openTest(t testing.TB, opts Options) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "trace.db")
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	st, err := New(db, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st, path
+}
+
+func flush(t testing.TB, st *Store) {
+	t.Helper()
+	if err := st.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func count(t testing.TB, db *sql.DB) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM events`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// history records a message's life: accepted, deferred for b, delivered to
+// a, bounced for b with a notice whose own delivery is recorded, removed.
+func history(st *Store, qid, noticeID string, at time.Time) {
+	ev := func(k maillog.Kind, d time.Duration, f func(*maillog.Event)) {
+		e := maillog.Event{Kind: k, Time: at.Add(d), QueueID: qid, MessageID: "<" + qid + "@example.org>",
+			Service: "gerrit", From: "Review@Example.org"}
+		if f != nil {
+			f(&e)
+		}
+		st.Record(e)
+	}
+	ev(maillog.Accepted, 0, func(e *maillog.Event) { e.Client, e.Rcpts, e.Size = "10.0.0.5", 2, 1234 })
+	ev(maillog.Deferred, time.Second, func(e *maillog.Event) {
+		e.Rcpt, e.Upstream, e.Reply, e.Attempts, e.Next = "bob@far.example", "mx1:25", "451 4.7.1 later", 1, at.Add(time.Minute)
+	})
+	ev(maillog.Delivered, 2*time.Second, func(e *maillog.Event) {
+		e.Rcpt, e.Upstream, e.Reply, e.Attempts, e.Delay = "alice@near.example", "mx1:25", "250 2.0.0 ok", 1, 2*time.Second
+	})
+	ev(maillog.Bounced, time.Minute, func(e *maillog.Event) {
+		e.Rcpt, e.Upstream, e.Reply, e.Attempts = "bob@far.example", "mx2:25", "550 5.1.1 no such user", 2
+	})
+	ev(maillog.Notice, time.Minute+time.Millisecond, func(e *maillog.Event) {
+		e.Action, e.NoticeID, e.Rcpt = "bounce", noticeID, "Review@Example.org"
+	})
+	ev(maillog.Removed, time.Minute+2*time.Millisecond, func(e *maillog.Event) { e.Reply = "done" })
+	if noticeID == "" {
+		return
+	}
+	st.Record(maillog.Event{Kind: maillog.Delivered, Time: at.Add(time.Minute + time.Second), QueueID: noticeID,
+		Service: "posthorn", Rcpt: "review@example.org", Upstream: "mx9:25", Reply: "250 ok"})
+	st.Record(maillog.Event{Kind: maillog.Removed, Time: at.Add(time.Minute + 2*time.Second), QueueID: noticeID,
+		Service: "posthorn", Reply: "done"})
+}
+
+func TestRecordSkipsSessionAndAnonymousEvents(t *testing.T) {
+	t.Parallel()
+	st, _ := openTest(t, Options{})
+	st.Record(maillog.Event{Kind: maillog.Session, Client: "10.0.0.1", Service: "x"})
+	st.Record(maillog.Event{Kind: maillog.Rejected, Client: "10.0.0.1", Stage: "connect", Reply: "too many"})
+	st.Record(maillog.Event{Kind: maillog.Rejected, Client: "10.0.0.1", From: "a@b", Stage: "rcpt", Reply: "relay denied"})
+	flush(t, st)
+	if n := count(t, st.db); n != 1 {
+		t.Fatalf("%d events stored, want only the rejection with a sender", n)
+	}
+}
+
+func TestBufferFullDropsWithoutBlocking(t *testing.T) {
+	t.Parallel()
+	st, _ := openTest(t, Options{Buffer: 10})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 25 {
+			st.Record(maillog.Event{Kind: maillog.Accepted, QueueID: "q", From: "a@b", Time: t0.Add(time.Duration(i))})
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Record blocked with nobody writing")
+	}
+	if d := st.Dropped(); d != 15 {
+		t.Fatalf("Dropped = %d, want 15", d)
+	}
+	flush(t, st)
+	if n := count(t, st.db); n != 10 {
+		t.Fatalf("%d events stored, want the 10 buffered", n)
+	}
+	// Room again after a write.
+	st.Record(maillog.Event{Kind: maillog.Removed, QueueID: "q", From: "a@b"})
+	flush(t, st)
+	if n, d := count(t, st.db), st.Dropped(); n != 11 || d != 15 {
+		t.Fatalf("after flush: %d stored, %d dropped; want 11, 15", n, d)
+	}
+}
+
+func TestRunWritesAndDrainsOnCancel(t *testing.T) {
+	t.Parallel()
+	st, path := openTest(t, Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { st.Run(ctx); close(stopped) }()
+	history(st, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb1", t0)
+	cancel()
+	select {
+	case <-stopped:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+	ro, err := store.Open(path, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if n := count(t, ro); n != 8 {
+		t.Fatalf("%d events after Run drained, want 8", n)
+	}
+}
+
+func TestPruneRetention(t *testing.T) {
+	t.Parallel()
+	clk := &clock{t: t0}
+	st, _ := openTest(t, Options{Retention: time.Hour, Now: clk.Now})
+	for i := range 50 {
+		st.Record(maillog.Event{Kind: maillog.Accepted, QueueID: "old", From: "a@b", Time: t0.Add(time.Duration(i) * time.Second)})
+	}
+	for i := range 30 {
+		st.Record(maillog.Event{Kind: maillog.Accepted, QueueID: "new", From: "a@b", Time: t0.Add(2*time.Hour + time.Duration(i)*time.Second)})
+	}
+	flush(t, st)
+	clk.Set(t0.Add(2*time.Hour + 30*time.Minute))
+	if err := st.Prune(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var old, young int
+	st.db.QueryRow(`SELECT count(*) FROM events WHERE queue_id = 'old'`).Scan(&old)
+	st.db.QueryRow(`SELECT count(*) FROM events WHERE queue_id = 'new'`).Scan(&young)
+	if old != 0 || young != 30 {
+		t.Fatalf("after prune: %d old, %d young; want 0, 30", old, young)
+	}
+	clk.Set(t0.Add(10 * time.Hour))
+	if err := st.Prune(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, st.db); n != 0 {
+		t.Fatalf("%d events left past retention", n)
+	}
+}
+
+func TestPruneMaxEventsInChunks(t *testing.T) {
+	t.Parallel()
+	st, _ := openTest(t, Options{MaxEvents: 1000})
+	total := pruneChunk*2 + 500 // more than one chunk must go
+	batch := make([]maillog.Event, 0, total)
+	for i := range total {
+		batch = append(batch, maillog.Event{Kind: maillog.Accepted, QueueID: "q", From: "a@b", Time: time.Now().Add(time.Duration(i))})
+	}
+	st.writeMu.Lock()
+	err := st.write(context.Background(), batch)
+	st.writeMu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Prune(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	var lo int64
+	st.db.QueryRow(`SELECT count(*), min(id) FROM events`).Scan(&n, &lo)
+	if n != 1000 || lo != int64(total-1000+1) {
+		t.Fatalf("kept %d events from id %d, want the newest 1000 from %d", n, lo, total-1000+1)
+	}
+}
