@@ -2,6 +2,7 @@ package health
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -130,3 +131,5 @@ func expect(t *testing.T, r Report, name string, state State, msgPart string) Re
 	}
 	return c
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
