@@ -56,7 +56,8 @@ func indexDocument(data []byte) (*docIndex, *Problem) {
 	w.p.Reset(data)
 	var tableKey []string
 	tableType := reflect.TypeFor[Config]()
-	header := -1 // entry index of the current table header
+	header := -1                  // entry index of the current table header
+	elems := make(map[string]int) // [[key]] tables seen so far, by key
 	for w.p.NextExpression() {
 		e := w.p.Expression()
 		switch e.Kind {
@@ -72,9 +73,16 @@ func indexDocument(data []byte) (*docIndex, *Problem) {
 			}
 			header = len(w.idx.entries)
 			k := w.walkKey(nil, reflect.TypeFor[Config](), e, span{-1, header})
+			elem := e.Kind == unstable.ArrayTable && k.typ != nil && k.typ.Kind() == reflect.Slice && isTable(k.typ.Elem())
+			if elem {
+				// [[test]] is the next element of the array "test": "test[i]".
+				n := elems[k.key]
+				elems[k.key] = n + 1
+				k.key, k.parts, k.typ = indexKey(k.key, n), append(k.parts, elemPart(n)), k.typ.Elem()
+			}
 			w.record(docEntry{key: k.key, parts: k.parts, line: w.line(start), area: span{start, k.end}, blank: span{start, len(data)}})
 			tableKey, tableType = k.parts, k.typ
-			if k.typ != nil && (e.Kind == unstable.ArrayTable || !isTable(k.typ)) {
+			if k.typ != nil && (e.Kind == unstable.ArrayTable && !elem || !isTable(k.typ)) {
 				got := "a table"
 				if e.Kind == unstable.ArrayTable {
 					got = "an array of tables"
@@ -201,6 +209,12 @@ func (w *walker) value(parts []string, t reflect.Type, n *unstable.Node, whole s
 			}
 			ek := indexKey(key, i)
 			i++
+			if c.Kind == unstable.InlineTable && elem != nil && isTable(elem) {
+				// An element of an array of tables written inline.
+				w.record(docEntry{key: ek, line: w.line(w.firstOffset(c)), area: w.rawSpan(c), blank: whole})
+				w.value(append(slices.Clip(parts), elemPart(i-1)), elem, c, whole, false)
+				continue
+			}
 			if c.Kind == unstable.Array || c.Kind == unstable.InlineTable || !direct {
 				w.record(docEntry{key: ek, line: w.line(w.firstOffset(c)), area: w.rawSpan(c), blank: whole})
 				w.elemValue(ek, elem, c, whole)
@@ -294,9 +308,19 @@ func childType(t reflect.Type, name string) reflect.Type {
 		}
 	case reflect.Map:
 		return t.Elem()
+	case reflect.Slice:
+		if strings.HasPrefix(name, elemMark) {
+			return t.Elem()
+		}
 	}
 	return nil
 }
+
+// elemMark starts a key part that stands for an element of an array of
+// tables; dottedKey writes elemPart(1) as "[1]".
+const elemMark = "\x00"
+
+func elemPart(i int) string { return elemMark + "[" + strconv.Itoa(i) + "]" }
 
 func isTable(t reflect.Type) bool {
 	return t.Kind() == reflect.Struct || t.Kind() == reflect.Map

@@ -25,10 +25,17 @@ func Load(path string) (*Config, error) {
 
 // Parse is Load for a document already in memory; name is used in problems.
 func Parse(name string, data []byte) (*Config, error) {
+	cfg, _, err := parse(name, data)
+	return cfg, err
+}
+
+// parse is Parse, also returning the document's index (the line of each
+// key) when the configuration is good.
+func parse(name string, data []byte) (*Config, *docIndex, error) {
 	idx, syntax := indexDocument(data)
 	if syntax != nil {
 		syntax.File = name
-		return nil, Errors{syntax}
+		return nil, nil, Errors{syntax}
 	}
 	work := bytes.Clone(data)
 	var errs Errors
@@ -40,11 +47,12 @@ func Parse(name string, data []byte) (*Config, error) {
 	cfg, decodeErrs := decode(work, idx)
 	errs = append(errs, decodeErrs...)
 	if cfg != nil {
+		refused := slices.Clip(errs)
 		for _, p := range cfg.Validate() {
-			if covered(errs, p.Key) {
+			if covered(refused, p.Key) {
 				continue // the value was refused already; its default is checked instead
 			}
-			p.Line = idx.lines[p.Key]
+			p.Line = keyLine(idx.lines, p.Key)
 			if p.Line == 0 && p.alt != nil && idx.lines[p.alt.Key] > 0 {
 				p = p.alt
 				p.Line = idx.lines[p.Key]
@@ -53,7 +61,7 @@ func Parse(name string, data []byte) (*Config, error) {
 		}
 	}
 	if len(errs) == 0 {
-		return cfg, nil
+		return cfg, idx, nil
 	}
 	for _, p := range errs {
 		p.File = name
@@ -62,7 +70,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	slices.SortStableFunc(errs, func(a, b *Problem) int {
 		return lineOrder(a.Line) - lineOrder(b.Line)
 	})
-	return nil, errs
+	return nil, nil, errs
 }
 
 func lineOrder(line int) int {
@@ -162,9 +170,23 @@ func offsetOf(doc []byte, line, col int) int {
 func dottedKey(parts []string) string {
 	key := ""
 	for _, p := range parts {
-		key = joinKey(key, p)
+		key = joinPart(key, p)
 	}
 	return key
+}
+
+// joinPart is joinKey, also for the parts that stand for an element of an
+// array of tables (elemPart).
+func joinPart(key, part string) string {
+	if strings.HasPrefix(part, elemMark) {
+		return key + part[len(elemMark):]
+	}
+	return joinKey(key, part)
+}
+
+// withoutElems returns parts without the elemPart parts.
+func withoutElems(parts []string) []string {
+	return slices.DeleteFunc(slices.Clone(parts), func(p string) bool { return strings.HasPrefix(p, elemMark) })
 }
 
 // unknownKeys turns the strict decoder's report into one problem per key,
@@ -178,7 +200,8 @@ func unknownKeys(strict *toml.StrictMissingError, doc []byte, idx *docIndex) Err
 		// Inside an inline table the decoder names the key relative to
 		// the table; the index knows the whole key.
 		if i := idx.entryAt(offsetOf(doc, line, col)); i >= 0 {
-			if full := idx.entries[i].parts; len(full) > len(parts) && slices.Equal(full[len(full)-len(parts):], parts) {
+			full := idx.entries[i].parts
+			if bare := withoutElems(full); len(bare) >= len(parts) && slices.Equal(bare[len(bare)-len(parts):], parts) {
 				parts = full
 			}
 		}
@@ -186,7 +209,7 @@ func unknownKeys(strict *toml.StrictMissingError, doc []byte, idx *docIndex) Err
 		msg := "unknown key"
 		for i, part := range parts {
 			prefix := key
-			key = joinKey(key, part)
+			key = joinPart(key, part)
 			next := childType(t, part)
 			if next != nil {
 				t = next
