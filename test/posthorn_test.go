@@ -22,6 +22,10 @@ type relayConfig struct {
 	Upstreams      []string
 	MaxMessageSize string // "" = default
 	MaxRecipients  int    // 0 = default
+	HTTPListen     string // "" = no HTTP listener
+	Hostname       string // "" = relay.test
+	// Extra is appended to the file; it must start with a table header.
+	Extra string
 }
 
 // posthorn is a running "posthorn serve".
@@ -41,7 +45,11 @@ type posthorn struct {
 func writeConfig(t testing.TB, dir, addr string, rc relayConfig) string {
 	t.Helper()
 	var b strings.Builder
-	fmt.Fprintf(&b, "hostname = %q\n", "relay.test")
+	host := rc.Hostname
+	if host == "" {
+		host = "relay.test"
+	}
+	fmt.Fprintf(&b, "hostname = %q\n", host)
 	fmt.Fprintf(&b, "data_dir = %q\n", filepath.Join(dir, "data"))
 	b.WriteString("\n[smtp]\n")
 	fmt.Fprintf(&b, "listen = [%q]\n", addr)
@@ -52,7 +60,7 @@ func writeConfig(t testing.TB, dir, addr string, rc relayConfig) string {
 	if rc.MaxRecipients > 0 {
 		fmt.Fprintf(&b, "max_recipients = %d\n", rc.MaxRecipients)
 	}
-	b.WriteString("\n[http]\nlisten = \"\"\n")
+	fmt.Fprintf(&b, "\n[http]\nlisten = %q\n", rc.HTTPListen)
 	b.WriteString("\n[delivery]\n")
 	quoted := make([]string, len(rc.Upstreams))
 	for i, u := range rc.Upstreams {
@@ -61,6 +69,7 @@ func writeConfig(t testing.TB, dir, addr string, rc relayConfig) string {
 	fmt.Fprintf(&b, "upstreams = [%s]\n", strings.Join(quoted, ", "))
 	b.WriteString("retry_schedule = [\"1s\"]\n")
 	b.WriteString("tls = \"none\"\n")
+	b.WriteString(rc.Extra)
 	path := filepath.Join(dir, "posthorn.toml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -16,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/posthorn/posthorn/internal/config"
 	"github.com/posthorn/posthorn/internal/control"
@@ -39,33 +39,39 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "posthorn serve:", err)
 		return 2
 	}
-	cfg, err := loadConfig(path)
+	cfg, err := loadCandidate(path)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		fmt.Fprintln(stderr, "posthorn serve: refusing to start with an invalid configuration")
 		return 1
 	}
-	logger := newLogger(cfg, stderr)
+	level := new(slog.LevelVar)
+	logger := newLogger(cfg, level, stderr)
 	// Half the default GC headroom: a queue of 100,000 messages stays under
 	// 100 MB resident (docs/benchmarks.md) for a little more GC work.
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50)
 	}
-	if err := serve(ctx, cfg, logger); err != nil {
+	if err := serve(ctx, path, cfg, logger, level); err != nil {
 		logger.Error("posthorn stopped with an error", slog.String("error", err.Error()))
 		return 1
 	}
 	return 0
 }
 
-func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+func newLogger(cfg *config.Config, level *slog.LevelVar, w io.Writer) *slog.Logger {
+	setLevel(level, cfg)
 	hopts := &slog.HandlerOptions{Level: level}
 	if cfg.Log.Format == "text" {
 		return slog.New(slog.NewTextHandler(w, hopts))
 	}
 	return slog.New(slog.NewJSONHandler(w, hopts))
+}
+
+func setLevel(level *slog.LevelVar, cfg *config.Config) {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(cfg.Log.Level))
+	level.Set(l)
 }
 
 // dataPaths are the files and directories under data_dir.
@@ -83,7 +89,7 @@ func pathsOf(dataDir string) dataPaths {
 	}
 }
 
-func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
+func serve(ctx context.Context, path string, cfg *config.Config, logger *slog.Logger, level *slog.LevelVar) error {
 	p := pathsOf(cfg.DataDir)
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return err
@@ -96,12 +102,12 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 	if err := ensureMaildrop(cfg.DataDir); err != nil {
 		return err
 	}
-	mlog := maillog.New(logger)
-	store, err := spool.Open(p.queue, p.quarantine, logger)
+	d := &daemon{path: path, logger: logger, level: level, mlog: maillog.New(logger)}
+	d.store, err = spool.Open(p.queue, p.quarantine, logger)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer d.store.Close()
 	drop, err := spool.Open(p.maildrop, p.quarantine, logger)
 	if err != nil {
 		return err
@@ -113,75 +119,56 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	defer cour.Close()
-	q := queue.New(queue.Options{
-		Store: store, Courier: cour, Hostname: cfg.Hostname,
+	d.setCourier(cour, courierKey(cfg))
+	defer func() { d.courier().Close() }()
+	d.q = queue.New(queue.Options{
+		Store: d.store, Courier: cour, Hostname: cfg.Hostname,
 		RetrySchedule: durations(cfg.Delivery.RetrySchedule),
 		MaxLifetime:   cfg.Delivery.MaxLifetime.Std(), DelayWarning: cfg.Delivery.DelayWarning.Std(),
-		Concurrency: cfg.Delivery.Concurrency, MailLog: mlog, Logger: logger,
+		Concurrency: cfg.Delivery.Concurrency, MailLog: d.mlog, Logger: logger,
 	})
-	recovered, corrupt, err := q.Recover()
+	recovered, corrupt, err := d.q.Recover()
 	if err != nil {
 		return fmt.Errorf("recovering the spool: %w", err)
 	}
 	logger.Info("spool recovered", slog.Int("messages", recovered), slog.Int("corrupt", corrupt))
 
-	srv := smtpd.New(smtpd.Options{
-		Hostname: cfg.Hostname, TrustedNetworks: cfg.TrustedPrefixes(), Services: smtpServices(cfg),
-		MaxMessageSize: int64(cfg.SMTP.MaxMessageSize), MaxRecipients: cfg.SMTP.MaxRecipients,
-		MaxLineLength: cfg.SMTP.MaxLineLength, MaxReceived: cfg.SMTP.MaxReceivedHeaders,
-		MaxConnections: cfg.SMTP.MaxConnections, ReadTimeout: cfg.SMTP.ReadTimeout.Std(),
-		WriteTimeout: cfg.SMTP.WriteTimeout.Std(), MaxSessionTime: cfg.SMTP.MaxSessionTime.Std(),
-		Spool: q, MailLog: mlog, Logger: logger,
-	})
-	var smtpLns []net.Listener
-	for _, addr := range cfg.SMTP.Listen {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			closeAll(smtpLns)
-			return fmt.Errorf("smtp listen: %w", err)
-		}
-		smtpLns = append(smtpLns, ln)
+	d.front = smtpd.NewFront(d.newSMTPServer(cfg), logger)
+	if err := d.front.Listen(cfg.SMTP.Listen); err != nil {
+		d.front.Shutdown(context.Background())
+		return fmt.Errorf("smtp listen: %w", err)
 	}
-	var httpLn net.Listener
-	if cfg.HTTP.Listen != "" {
-		if httpLn, err = net.Listen("tcp", cfg.HTTP.Listen); err != nil {
-			closeAll(smtpLns)
-			return fmt.Errorf("http listen: %w", err)
-		}
+	d.setRunning(cfg, time.Now())
+	reg := prometheus.NewRegistry()
+	met, err := d.newMetrics(reg)
+	if err != nil {
+		return err
+	}
+	d.mlog.AddSink(met)
+	d.web = newWebServer(d.httpHandler(reg), logger)
+	if err := d.web.listen(cfg.HTTP.Listen); err != nil {
+		d.front.Shutdown(context.Background())
+		return fmt.Errorf("http listen: %w", err)
 	}
 	ctlLn, err := control.Listen(p.control)
 	if err != nil {
-		closeAll(smtpLns)
+		d.front.Shutdown(context.Background())
+		d.web.shutdown(context.Background())
 		return fmt.Errorf("control socket: %w", err)
 	}
 
-	pick := &pickup.Pickup{Drop: drop, Queue: store, Add: q.Add, Logger: logger, MailLog: mlog}
+	pick := &pickup.Pickup{Drop: drop, Queue: d.store, Add: d.q.Add, Logger: logger, MailLog: d.mlog}
 	stopCtx, stopWork := context.WithCancel(context.Background())
 	abortCtx, abortWork := context.WithCancel(context.Background())
 	defer abortWork()
 	var workers sync.WaitGroup
-	workers.Add(2)
-	go func() { defer workers.Done(); q.Run(stopCtx, abortCtx) }()
+	workers.Add(3)
+	go func() { defer workers.Done(); d.q.Run(stopCtx, abortCtx) }()
 	go func() { defer workers.Done(); pick.Run(stopCtx) }()
+	go func() { defer workers.Done(); d.watchDrift(stopCtx) }()
 
-	var servers sync.WaitGroup
-	for _, ln := range smtpLns {
-		servers.Add(1)
-		go func(ln net.Listener) {
-			defer servers.Done()
-			if err := srv.Serve(ln); err != nil {
-				logger.Error("smtp listener failed", slog.String("addr", ln.Addr().String()), slog.String("error", err.Error()))
-			}
-		}(ln)
-	}
-	ctlSrv := &http.Server{Handler: control.NewHandler(q, pick.Poke), ReadHeaderTimeout: 10 * time.Second}
+	ctlSrv := newControlServer(control.NewDaemonHandler(d.q, pick.Poke, d))
 	go ctlSrv.Serve(ctlLn)
-	var httpSrv *http.Server
-	if httpLn != nil {
-		httpSrv = &http.Server{Handler: newHTTPHandler(cfg, q, cour), ReadHeaderTimeout: 10 * time.Second}
-		go httpSrv.Serve(httpLn)
-	}
 	logger.Info("posthorn started", slog.String("version", version), slog.String("hostname", cfg.Hostname),
 		slog.Any("smtp", cfg.SMTP.Listen), slog.String("http", cfg.HTTP.Listen),
 		slog.Any("upstreams", cfg.Delivery.Upstreams), slog.String("config_fingerprint", cfg.Fingerprint()))
@@ -196,22 +183,23 @@ wait:
 		case <-ctx.Done():
 			break wait
 		case <-hup:
-			logger.Warn("SIGHUP received: live reload is not implemented yet; restart to apply a new configuration")
+			_ = sdnotify.Notify("RELOADING=1")
+			_, _ = d.Reload(ctx)
+			_ = sdnotify.Notify("READY=1")
 		}
 	}
 
 	// Drain: stop accepting, let sessions and deliveries finish within the
 	// grace period, then abandon what is left (it stays in the spool).
 	_ = sdnotify.Notify("STOPPING=1")
-	grace := cfg.Delivery.ShutdownGrace.Std()
+	grace := d.config().Delivery.ShutdownGrace.Std()
 	logger.Info("stopping", slog.Duration("grace", grace))
 	shutCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	stopWork()
-	if err := srv.Shutdown(shutCtx); err != nil {
+	if err := d.front.Shutdown(shutCtx); err != nil {
 		logger.Warn("closed SMTP sessions still open at the end of the grace period")
 	}
-	servers.Wait()
 	done := make(chan struct{})
 	go func() { workers.Wait(); close(done) }()
 	select {
@@ -222,11 +210,21 @@ wait:
 		<-done
 	}
 	_ = ctlSrv.Shutdown(shutCtx)
-	if httpSrv != nil {
-		_ = httpSrv.Shutdown(shutCtx)
-	}
-	logger.Info("posthorn stopped", slog.Int("queued", q.Len()))
+	d.web.shutdown(shutCtx)
+	logger.Info("posthorn stopped", slog.Int("queued", d.q.Len()))
 	return nil
+}
+
+// newSMTPServer builds the SMTP server of one configuration generation.
+func (d *daemon) newSMTPServer(cfg *config.Config) *smtpd.Server {
+	return smtpd.New(smtpd.Options{
+		Hostname: cfg.Hostname, TrustedNetworks: cfg.TrustedPrefixes(), Services: smtpServices(cfg),
+		MaxMessageSize: int64(cfg.SMTP.MaxMessageSize), MaxRecipients: cfg.SMTP.MaxRecipients,
+		MaxLineLength: cfg.SMTP.MaxLineLength, MaxReceived: cfg.SMTP.MaxReceivedHeaders,
+		MaxConnections: cfg.SMTP.MaxConnections, ReadTimeout: cfg.SMTP.ReadTimeout.Std(),
+		WriteTimeout: cfg.SMTP.WriteTimeout.Std(), MaxSessionTime: cfg.SMTP.MaxSessionTime.Std(),
+		Spool: d.q, MailLog: d.mlog, Logger: d.logger,
+	})
 }
 
 func smtpServices(cfg *config.Config) []smtpd.Service {
@@ -235,12 +233,6 @@ func smtpServices(cfg *config.Config) []smtpd.Service {
 		out = append(out, smtpd.Service{Name: s.Name, Networks: s.Networks})
 	}
 	return out
-}
-
-func closeAll(lns []net.Listener) {
-	for _, ln := range lns {
-		ln.Close()
-	}
 }
 
 func durations(ds []config.Duration) []time.Duration {

@@ -33,13 +33,24 @@ type errorBody struct {
 type handler struct {
 	ops    QueueOps
 	pickup func()
+	cfg    ConfigOps
 }
 
 // NewHandler serves the control API on ops. pickup wakes the sendmail drop
 // pickup; nil answers POST /v1/pickup with 501.
 func NewHandler(ops QueueOps, pickup func()) http.Handler {
-	h := &handler{ops: ops, pickup: pickup}
+	return NewDaemonHandler(ops, pickup, nil)
+}
+
+// NewDaemonHandler is NewHandler plus the configuration endpoints
+// (POST /v1/reload, GET /v1/config) when cfg is not nil.
+func NewDaemonHandler(ops QueueOps, pickup func(), cfg ConfigOps) http.Handler {
+	h := &handler{ops: ops, pickup: pickup, cfg: cfg}
 	mux := http.NewServeMux()
+	if cfg != nil {
+		mux.HandleFunc("POST /v1/reload", h.reload)
+		mux.HandleFunc("GET /v1/config", h.running)
+	}
 	mux.HandleFunc("GET /v1/queue", h.list)
 	mux.HandleFunc("GET /v1/queue/{id}", h.show)
 	mux.HandleFunc("POST /v1/queue/flush", h.flushAll)
