@@ -5,8 +5,9 @@
 //   - Counters and the delivery latency histogram are driven by the mail log:
 //     *Metrics is a maillog.Sink, and Record turns each event into counter
 //     increments (accepted → accepted, delivered → delivered + latency,
-//     deferred, bounced, notice, rejected, error, session). Record only
-//     increments in-memory counters, so it never blocks the mail path.
+//     deferred, bounced, notice, rejected, error, session), plus the time of
+//     each service's last accepted message. Record only updates in-memory
+//     values, so it never blocks the mail path.
 //   - Gauges (queue size and age, per-upstream health, running config, drift,
 //     build) are read at scrape time from the Sources the daemon passes in;
 //     nothing is cached between scrapes, so a reload or a recovered relay is
@@ -88,6 +89,7 @@ type Metrics struct {
 	sessions      *prometheus.CounterVec
 	errors        *prometheus.CounterVec
 	latency       *prometheus.HistogramVec
+	lastAccepted  *prometheus.GaugeVec
 
 	services, stages, ops, kinds *labelSet
 	upstreams                    *upstreamLabels
@@ -129,6 +131,10 @@ func New(reg prometheus.Registerer, src Sources) (*Metrics, error) {
 			Help:    "Time from arrival to delivery of each delivered recipient, by service.",
 			Buckets: latencyBuckets(),
 		}, []string{"service"}),
+		lastAccepted: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "posthorn_service_last_accepted_timestamp_seconds",
+			Help: "Unix time of the last message accepted from the service, since the daemon started.",
+		}, []string{"service"}),
 		services: newLabelSet(maxLabelValues),
 		stages:   newLabelSet(maxLabelValues),
 		ops:      newLabelSet(maxLabelValues),
@@ -137,7 +143,7 @@ func New(reg prometheus.Registerer, src Sources) (*Metrics, error) {
 	m.upstreams = newUpstreamLabels(src.Upstreams, src.Now, maxLabelValues)
 	cs := []prometheus.Collector{
 		m.accepted, m.acceptedRcpts, m.delivered, m.deferred, m.bounced, m.rejected,
-		m.notices, m.sessions, m.errors, m.latency, newGauges(src, m.upstreams),
+		m.notices, m.sessions, m.errors, m.latency, m.lastAccepted, newGauges(src, m.upstreams),
 	}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
@@ -154,6 +160,9 @@ func (m *Metrics) Record(e maillog.Event) {
 		svc := m.service(e.Service)
 		m.accepted.WithLabelValues(svc).Inc()
 		m.acceptedRcpts.WithLabelValues(svc).Add(float64(max(e.Rcpts, 0)))
+		if !e.Time.IsZero() {
+			m.lastAccepted.WithLabelValues(svc).Set(float64(e.Time.UnixNano()) / 1e9)
+		}
 	case maillog.Delivered:
 		svc := m.service(e.Service)
 		m.delivered.WithLabelValues(svc, m.upstreams.value(e.Upstream)).Inc()

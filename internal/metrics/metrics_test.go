@@ -31,7 +31,7 @@ func TestRecordCountsEvents(t *testing.T) {
 		{Kind: maillog.Session, Service: "gerrit", Client: "192.0.2.1"},
 		{Kind: maillog.Session, Service: "", Client: "192.0.2.9"},
 		{Kind: maillog.Accepted, Service: "gerrit", Rcpts: 2, QueueID: "q1"},
-		{Kind: maillog.Accepted, Service: "sentry", Rcpts: 1, QueueID: "q2"},
+		{Kind: maillog.Accepted, Service: "sentry", Rcpts: 1, QueueID: "q2", Time: time.Unix(1_700_000_000, 5e8)},
 		{Kind: maillog.Accepted, Service: "", Rcpts: 1, QueueID: "q3"},
 		{Kind: maillog.Deferred, Service: "gerrit", Upstream: "mx1.example.org:25", Rcpt: "a@x"},
 		{Kind: maillog.Deferred, Service: "gerrit", Upstream: "", Rcpt: "a@x"},
@@ -75,6 +75,7 @@ func TestRecordCountsEvents(t *testing.T) {
 		{m.rejected.WithLabelValues("rcpt"), 2, "rejected rcpt"},
 		{m.rejected.WithLabelValues("connect"), 1, "rejected connect"},
 		{m.errors.WithLabelValues("save state"), 1, "errors"},
+		{m.lastAccepted.WithLabelValues("sentry"), 1_700_000_000.5, "last accepted sentry"},
 	}
 	for _, c := range checks {
 		if got := testutil.ToFloat64(c.c); got != c.want {
@@ -84,6 +85,9 @@ func TestRecordCountsEvents(t *testing.T) {
 	// No MX host name and no address became a label value.
 	if n := testutil.CollectAndCount(m.delivered); n != 2 {
 		t.Errorf("delivered has %d series, want 2", n)
+	}
+	if n := testutil.CollectAndCount(m.lastAccepted); n != 1 {
+		t.Errorf("last accepted has %d series, want 1 (events without a time set none)", n)
 	}
 	if n := testutil.CollectAndCount(m.sessions); n != 2 {
 		t.Errorf("sessions has %d series, want 2", n)

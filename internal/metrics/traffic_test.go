@@ -244,6 +244,7 @@ posthorn_upstream_up{upstream=%[1]q} 1
 		"posthorn_config_drift 0",
 		`posthorn_build_info{goversion="go`,
 		`posthorn_messages_accepted_total{service="A"} 3`,
+		`posthorn_service_last_accepted_timestamp_seconds{service="A"} 1.`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("scrape lacks %q", want)
