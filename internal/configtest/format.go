@@ -36,7 +36,7 @@ func (r *Result) Summary() Summary {
 }
 
 func (s Summary) String() string {
-	return fmt.Sprintf("tests: %d passed, %d failed; invariants: %d held, %d failed, %d warnings",
+	return fmt.Sprintf("tests: %d passed, %d failed; invariants: %d held, %d failed, %d warning(s)",
 		s.Passed, s.Failed, s.Held, s.Broken, s.Warnings)
 }
 

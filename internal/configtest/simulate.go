@@ -57,9 +57,15 @@ func (s *simulator) run(t *config.Test) Case {
 
 // refuse ends the case with a refusal at stage.
 func (sub *submission) refuse(stage, key string, e *smtp.SMTPError) {
-	r := &smtperr.Error{Code: e.Code, Enhanced: [3]int(e.EnhancedCode), Message: e.Message}
+	r := sub.fail(e)
 	sub.c.Trail.Add(stage, key, "refused: %s", r)
+}
+
+// fail sets the outcome of the case to the refusal e.
+func (sub *submission) fail(e *smtp.SMTPError) *smtperr.Error {
+	r := &smtperr.Error{Code: e.Code, Enhanced: [3]int(e.EnhancedCode), Message: e.Message}
 	sub.c.Actual.Outcome, sub.c.Actual.Code, sub.c.Reply = Refused, r.Code, r
+	return r
 }
 
 // client decides where the submission comes from, whether it may relay
@@ -147,7 +153,6 @@ func (s *simulator) envelope(t *config.Test, sub *submission) bool {
 	}
 	tr.Add("mail", "", "sender <%s> accepted", from)
 	var first *smtp.SMTPError
-	var firstKey string
 	accepted := 0
 	max := s.cfg.SMTP.MaxRecipients
 	for _, to := range t.To {
@@ -164,7 +169,7 @@ func (s *simulator) envelope(t *config.Test, sub *submission) bool {
 			tr.Add("rcpt", key, "<%s> refused: %d %d.%d.%d %s", to, e.Code,
 				e.EnhancedCode[0], e.EnhancedCode[1], e.EnhancedCode[2], e.Message)
 			if first == nil {
-				first, firstKey = e, key
+				first = e
 			}
 			continue
 		}
@@ -172,7 +177,7 @@ func (s *simulator) envelope(t *config.Test, sub *submission) bool {
 		tr.Add("rcpt", "", "<%s> accepted", to)
 	}
 	if first != nil {
-		sub.refuse("rcpt", firstKey, first)
+		sub.fail(first) // each refusal is a step already
 		return false
 	}
 	return true

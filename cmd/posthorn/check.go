@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"github.com/posthorn/posthorn/internal/config"
+	"github.com/posthorn/posthorn/internal/configtest"
+)
+
+// checkCandidate loads the configuration at path ("" for the default file,
+// or the embedded defaults when there is none), validates it, loads its
+// test files and runs its tests and the built-in invariants. An error
+// means the configuration does not load (config.Errors, or a read
+// error); otherwise the caller must refuse the configuration when
+// result.Failed(). posthorn check and every reload go through here.
+func checkCandidate(path string) (*config.Config, configtest.Result, error) {
+	cfg, sources, err := loadWithTests(path)
+	if err != nil {
+		return nil, configtest.Result{}, err
+	}
+	res := configtest.Run(context.Background(), cfg, configtest.Options{Sources: sources})
+	return cfg, res, nil
+}
+
+// loadWithTests is loadConfig with the test files of the configuration
+// loaded, and where each test was written.
+func loadWithTests(path string) (*config.Config, []config.TestSource, error) {
+	if path == "" {
+		if _, err := os.Stat(DefaultConfigPath); errors.Is(err, fs.ErrNotExist) {
+			cfg, err := loadConfig("")
+			return cfg, nil, err
+		}
+		path = DefaultConfigPath
+	}
+	return config.LoadWithTests(path)
+}
+
+// checkArgs are the arguments of posthorn check.
+type checkArgs struct {
+	path      string
+	print     bool // print the effective configuration instead of testing it
+	testsOnly bool // run the [[test]] cases without the built-in invariants
+	verbose   bool // also list passing tests and invariants
+}
+
+func parseCheckArgs(args []string) (checkArgs, error) {
+	path, rest, err := configFlag(args)
+	if err != nil {
+		return checkArgs{}, err
+	}
+	a := checkArgs{path: path}
+	for _, arg := range rest {
+		switch arg {
+		case "--print", "-print":
+			a.print = true
+		case "--tests-only", "-tests-only":
+			a.testsOnly = true
+		case "-v", "--verbose", "-verbose":
+			a.verbose = true
+		default:
+			return checkArgs{}, fmt.Errorf("unknown argument %q", arg)
+		}
+	}
+	return a, nil
+}
+
+// runCheck is posthorn check: validate the configuration, run its tests
+// and the invariants, and print what failed. Exit status 0 when the
+// configuration would be accepted by a reload, 1 when not, 2 for a usage
+// error. --print writes the effective configuration (secrets redacted)
+// instead.
+func runCheck(args []string, stdout, stderr io.Writer) int {
+	a, err := parseCheckArgs(args)
+	if err != nil {
+		fmt.Fprintln(stderr, "posthorn check:", err)
+		fmt.Fprintln(stderr, "usage: posthorn check [--config FILE] [--print] [--tests-only] [-v]")
+		return 2
+	}
+	if a.print {
+		cfg, err := loadConfig(a.path)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		b, err := cfg.Redacted().TOML()
+		if err != nil {
+			fmt.Fprintln(stderr, "posthorn check:", err)
+			return 1
+		}
+		stdout.Write(b)
+		return 0
+	}
+	cfg, sources, err := loadWithTests(a.path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	opts := configtest.Options{Sources: sources}
+	if a.testsOnly {
+		opts.Invariants = []configtest.Invariant{}
+	}
+	res := configtest.Run(context.Background(), cfg, opts)
+	if err := res.Write(stdout, a.verbose); err != nil {
+		fmt.Fprintln(stderr, "posthorn check:", err)
+		return 1
+	}
+	name := a.path
+	if name == "" {
+		name = "(embedded defaults)"
+	}
+	if res.Failed() {
+		fmt.Fprintf(stdout, "%s: refused: %d failing\n", name, len(res.Failures()))
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: ok (fingerprint %s)\n", name, cfg.Fingerprint())
+	return 0
+}
