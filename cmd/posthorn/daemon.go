@@ -16,6 +16,7 @@ import (
 	"github.com/posthorn/posthorn/internal/config"
 	"github.com/posthorn/posthorn/internal/control"
 	"github.com/posthorn/posthorn/internal/courier"
+	"github.com/posthorn/posthorn/internal/health"
 	"github.com/posthorn/posthorn/internal/maillog"
 	"github.com/posthorn/posthorn/internal/queue"
 	"github.com/posthorn/posthorn/internal/smtpd"
@@ -41,6 +42,7 @@ type daemon struct {
 	q      *queue.Queue
 	front  *smtpd.Front
 	web    *webServer
+	health *health.Checker
 
 	reloadMu sync.Mutex // one reload at a time
 	run      atomic.Pointer[running]
@@ -169,6 +171,7 @@ func (d *daemon) reload() error {
 	time.AfterFunc(cfg.SMTP.MaxSessionTime.Std(), cancel) // releases the timer's resources
 	newWeb.commit()
 	setLevel(d.level, cfg)
+	d.health.SetAlerts(cfg.Alerts)
 	if cfg.Delivery.Concurrency != old.Delivery.Concurrency || cfg.Log.Format != old.Log.Format {
 		d.logger.Warn("delivery.concurrency and log.format take effect at the next restart")
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"net/http"
 	"time"
 
@@ -9,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/posthorn/posthorn/internal/courier"
+	"github.com/posthorn/posthorn/internal/health"
 	"github.com/posthorn/posthorn/internal/metrics"
 )
 
@@ -32,42 +32,70 @@ func (d *daemon) newMetrics(reg *prometheus.Registry) (*metrics.Metrics, error) 
 
 // httpHandler serves /healthz and /metrics on the HTTP listener.
 func (d *daemon) httpHandler(reg *prometheus.Registry) http.Handler {
-	started := time.Now()
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		type upstream struct {
-			Addr      string    `json:"addr"`
-			Up        bool      `json:"up"`
-			Failures  int       `json:"consecutive_failures"`
-			DownUntil time.Time `json:"down_until,omitzero"`
-			LastError string    `json:"last_error,omitempty"`
-		}
-		type drift struct {
-			Differs bool      `json:"differs"`
-			Since   time.Time `json:"since,omitzero"`
-			Reason  string    `json:"reason,omitempty"`
-		}
-		run := d.run.Load()
-		resp := struct {
-			Status            string     `json:"status"`
-			Queue             int        `json:"queue"`
-			Upstreams         []upstream `json:"upstreams"`
-			ConfigFingerprint string     `json:"config_fingerprint"`
-			ConfigLoaded      time.Time  `json:"config_loaded"`
-			ConfigDrift       drift      `json:"config_drift"`
-			LastReloadError   string     `json:"last_reload_error,omitempty"`
-			Started           time.Time  `json:"started"`
-		}{Status: "ok", Queue: d.q.Len(), ConfigFingerprint: run.fingerprint, ConfigLoaded: run.loaded, Started: started}
-		for _, s := range d.courier().Status() {
-			resp.Upstreams = append(resp.Upstreams, upstream{s.Addr, s.Up, s.ConsecutiveFailures, s.DownUntil, s.LastError})
-		}
-		resp.ConfigDrift.Differs, resp.ConfigDrift.Since, resp.ConfigDrift.Reason = d.Drift()
-		if l := d.last.Load(); l != nil {
-			resp.LastReloadError = l.err
-		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(resp)
-	})
+	mux.Handle("GET /healthz", d.health)
+	mux.Handle("HEAD /healthz", d.health)
 	return mux
+}
+
+// newHealth builds the built-in checks over the daemon's state; /healthz
+// also carries the queue, the upstreams and the running configuration.
+func (d *daemon) newHealth(started time.Time) *health.Checker {
+	cfg := d.config()
+	return health.New(health.Options{
+		Alerts: cfg.Alerts,
+		Inputs: health.Inputs{
+			Queue:     d.q.Stats,
+			Upstreams: func() []courier.UpstreamStatus { return d.courier().Status() },
+			Drift: func() (bool, time.Time) {
+				differs, since, _ := d.Drift()
+				return differs, since
+			},
+			ConfigReload: func() (string, time.Time) {
+				if l := d.last.Load(); l != nil {
+					return l.err, l.at
+				}
+				return "", time.Time{}
+			},
+		},
+		Host:   cfg.Hostname,
+		Logger: d.logger,
+		Extra:  func() map[string]any { return d.healthExtra(started) },
+	})
+}
+
+func (d *daemon) healthExtra(started time.Time) map[string]any {
+	type upstream struct {
+		Addr      string    `json:"addr"`
+		Up        bool      `json:"up"`
+		Failures  int       `json:"consecutive_failures"`
+		DownSince time.Time `json:"down_since,omitzero"`
+		DownUntil time.Time `json:"down_until,omitzero"`
+		LastError string    `json:"last_error,omitempty"`
+	}
+	type drift struct {
+		Differs bool      `json:"differs"`
+		Since   time.Time `json:"since,omitzero"`
+		Reason  string    `json:"reason,omitempty"`
+	}
+	run := d.run.Load()
+	n, oldest := d.q.Stats()
+	ups := []upstream{}
+	for _, s := range d.courier().Status() {
+		ups = append(ups, upstream{s.Addr, s.Up, s.ConsecutiveFailures, s.DownSince, s.DownUntil, s.LastError})
+	}
+	var dr drift
+	dr.Differs, dr.Since, dr.Reason = d.Drift()
+	extra := map[string]any{
+		"queue": n, "upstreams": ups, "config_fingerprint": run.fingerprint,
+		"config_loaded": run.loaded, "config_drift": dr, "started": started, "version": version,
+	}
+	if !oldest.IsZero() {
+		extra["oldest_queued"] = oldest
+	}
+	if l := d.last.Load(); l != nil && l.err != "" {
+		extra["last_reload_error"] = l.err
+	}
+	return extra
 }

@@ -145,6 +145,7 @@ func serve(ctx context.Context, path string, cfg *config.Config, logger *slog.Lo
 		return err
 	}
 	d.mlog.AddSink(met)
+	d.health = d.newHealth(time.Now())
 	d.web = newWebServer(d.httpHandler(reg), logger)
 	if err := d.web.listen(cfg.HTTP.Listen); err != nil {
 		d.front.Shutdown(context.Background())
@@ -162,7 +163,8 @@ func serve(ctx context.Context, path string, cfg *config.Config, logger *slog.Lo
 	abortCtx, abortWork := context.WithCancel(context.Background())
 	defer abortWork()
 	var workers sync.WaitGroup
-	workers.Add(3)
+	workers.Add(4)
+	go func() { defer workers.Done(); d.health.Run(stopCtx) }()
 	go func() { defer workers.Done(); d.q.Run(stopCtx, abortCtx) }()
 	go func() { defer workers.Done(); pick.Run(stopCtx) }()
 	go func() { defer workers.Done(); d.watchDrift(stopCtx) }()
