@@ -77,8 +77,6 @@ func latencyBuckets() []float64 {
 
 // Metrics holds every series; it is a maillog.Sink.
 type Metrics struct {
-	src Sources
-
 	accepted      *prometheus.CounterVec
 	acceptedRcpts *prometheus.CounterVec
 	delivered     *prometheus.CounterVec
@@ -105,7 +103,6 @@ func New(reg prometheus.Registerer, src Sources) (*Metrics, error) {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 	}
 	m := &Metrics{
-		src: src,
 		accepted: counter("posthorn_messages_accepted_total",
 			"Messages accepted into the queue (SMTP or sendmail), by submitting service.", "service"),
 		acceptedRcpts: counter("posthorn_recipients_accepted_total",
