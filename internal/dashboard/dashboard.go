@@ -67,6 +67,7 @@ func New(st *stats.Stats, live func() Live, now func() time.Time) *Handler {
 		"n":   num,
 		"css": func() template.CSS { return template.CSS(css) },
 		"add": func(a, b float64) float64 { return a + b },
+		"odd": func(i int) bool { return i%2 == 1 },
 	}).ParseFS(assets, "dashboard.html"))
 	return &Handler{stats: st, live: live, now: now, tmpl: tmpl}
 }
