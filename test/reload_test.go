@@ -309,3 +309,23 @@ func TestReloadMovesListener(t *testing.T) {
 	}
 	up.Wait(t, 2, 15*time.Second)
 }
+
+// TestReloadRefusedByConfigTest: a file whose own [[test]] fails is not
+// applied.
+func TestReloadRefusedByConfigTest(t *testing.T) {
+	t.Parallel()
+	up := testutil.NewUpstream(t)
+	up.Start()
+	rc := relayConfig{Upstreams: []string{up.Addr()}}
+	p := startPosthorn(t, rc)
+	rc.Hostname = "changed.test"
+	rc.Extra = "\n[[test]]\nname = \"local apps may not relay\"\nto = [\"x@example.net\"]\nexpect = \"refused\"\n"
+	writeConfig(t, filepath.Dir(p.Config), p.Addr, rc)
+	code, _, stderr := p.reload(t)
+	if code != 1 || !strings.Contains(stderr, "local apps may not relay") || !strings.Contains(stderr, "running configuration stays") {
+		t.Fatalf("reload with a failing config test: exit %d, stderr:\n%s", code, stderr)
+	}
+	if g := smtpGreeting(t, p.Addr); !strings.Contains(g, "relay.test") || strings.Contains(g, "changed.test") {
+		t.Fatalf("greeting %q: the refused configuration was applied", g)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -211,7 +212,7 @@ func (d *daemon) watchDrift(ctx context.Context) {
 func (d *daemon) checkDrift(now time.Time) {
 	differs, reason := false, ""
 	if d.path != "" || fileExists(DefaultConfigPath) {
-		cfg, err := loadConfig(d.path)
+		cfg, _, err := loadWithTests(d.path) // as serve and reload load it
 		switch {
 		case err != nil:
 			differs, reason = true, "the file does not load: "+firstLine(err.Error())
@@ -259,10 +260,27 @@ func firstLine(s string) string {
 }
 
 // loadCandidate loads and validates a configuration file for serve and
-// reload.
+// reload, and runs its tests and the built-in invariants: a configuration
+// that fails them is refused.
 func loadCandidate(path string) (*config.Config, error) {
-	return loadConfig(path)
+	cfg, res, err := checkCandidate(path)
+	if err != nil {
+		return nil, err
+	}
+	if res.Failed() {
+		var b strings.Builder
+		_ = res.Write(&b, false)
+		return nil, &ConfigTestError{Report: strings.TrimRight(b.String(), "\n")}
+	}
+	return cfg, nil
 }
+
+// ConfigTestError is a configuration refused by its tests or invariants.
+type ConfigTestError struct {
+	Report string // what posthorn check prints
+}
+
+func (e *ConfigTestError) Error() string { return "configuration tests failed:\n" + e.Report }
 
 // webServer is the HTTP listener; a reload that changes http.listen binds
 // the new address before closing the old one.
