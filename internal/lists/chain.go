@@ -227,16 +227,7 @@ func (c *Chain) fail(d *Decision, rule string, err error) {
 }
 
 func (c *Chain) record(ctx context.Context, l *List, d *Decision) {
-	rules, err := json.Marshal(d.Rules)
-	if err == nil {
-		var res interface{ LastInsertId() (int64, error) }
-		res, err = c.store.db.ExecContext(ctx, `INSERT INTO decisions (list_id, message_id, poster, member, action, rule, reason, rules, error, at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, l.ID, d.MessageID, d.Poster, d.Member, string(d.Action), d.Rule, d.Reason,
-			string(rules), d.Err, d.Time.UnixNano())
-		if err == nil {
-			d.ID, err = res.LastInsertId()
-		}
-	}
+	err := c.insertDecision(ctx, l, d)
 	if err != nil {
 		c.store.log.Error("lists: decision not recorded", slog.String("list", d.List),
 			slog.String("message_id", d.MessageID), slog.String("error", err.Error()))
@@ -245,6 +236,21 @@ func (c *Chain) record(ctx context.Context, l *List, d *Decision) {
 		c.mlog.Record(maillog.Event{Time: d.Time, Kind: maillog.Decision, MessageID: d.MessageID,
 			From: d.Poster, List: d.List, Action: string(d.Action), Rules: d.Hits(), Reply: d.Reason})
 	}
+}
+
+func (c *Chain) insertDecision(ctx context.Context, l *List, d *Decision) error {
+	rules, err := json.Marshal(d.Rules)
+	if err != nil {
+		return err
+	}
+	res, err := c.store.db.ExecContext(ctx, `INSERT INTO decisions (list_id, message_id, poster, member, action, rule, reason, rules, error, at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, l.ID, d.MessageID, d.Poster, d.Member, string(d.Action), d.Rule, d.Reason,
+		string(rules), d.Err, d.Time.UnixNano())
+	if err != nil {
+		return err
+	}
+	d.ID, err = res.LastInsertId()
+	return err
 }
 
 // RecentDecisions returns up to limit decisions of list, newest first.
