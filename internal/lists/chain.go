@@ -76,6 +76,8 @@ type Decision struct {
 	// part carries an approval password: distribution must remove it.
 	ApprovedBodyLine bool
 	Time             time.Time
+	// RecordErr is set when Decide could not store the decision (ID is 0).
+	RecordErr string
 }
 
 // Hits returns the names of the rules that hit.
@@ -111,10 +113,11 @@ type ChainOptions struct {
 
 // Chain is the posting rule chain over a Store.
 type Chain struct {
-	store  *Store
-	rules  []rule
-	mlog   *maillog.Log
-	errors atomic.Uint64
+	store        *Store
+	rules        []rule
+	mlog         *maillog.Log
+	errors       atomic.Uint64
+	recordErrors atomic.Uint64
 
 	mu    sync.Mutex
 	cache map[int64]*compiled // by list id; entries carry the list rev
@@ -140,6 +143,9 @@ func (c *Chain) RuleOrder() []string {
 // one held a post).
 func (c *Chain) RuleErrors() uint64 { return c.errors.Load() }
 
+// RecordErrors is the number of decisions that could not be stored.
+func (c *Chain) RecordErrors() uint64 { return c.recordErrors.Load() }
+
 // Decide evaluates post against list (its posting address), records the
 // decision and returns it. It never fails open: when the list cannot be
 // read or a rule fails, the post is held and the error is in the decision.
@@ -147,7 +153,7 @@ func (c *Chain) RuleErrors() uint64 { return c.errors.Load() }
 func (c *Chain) Decide(ctx context.Context, list string, post *Post) Decision {
 	d, l := c.evaluate(ctx, list, post)
 	if l != nil {
-		c.record(ctx, l, &d)
+		c.record(ctx, l, post, &d)
 	}
 	return d
 }
@@ -226,15 +232,16 @@ func (c *Chain) fail(d *Decision, rule string, err error) {
 		slog.String("message_id", d.MessageID), slog.String("error", err.Error()))
 }
 
-func (c *Chain) record(ctx context.Context, l *List, d *Decision) {
-	err := c.insertDecision(ctx, l, d)
-	if err != nil {
+func (c *Chain) record(ctx context.Context, l *List, post *Post, d *Decision) {
+	if err := c.insertDecision(ctx, l, d); err != nil {
+		c.recordErrors.Add(1)
+		d.RecordErr = err.Error()
 		c.store.log.Error("lists: decision not recorded", slog.String("list", d.List),
 			slog.String("message_id", d.MessageID), slog.String("error", err.Error()))
 	}
 	if c.mlog != nil {
 		c.mlog.Record(maillog.Event{Time: d.Time, Kind: maillog.Decision, MessageID: d.MessageID,
-			From: d.Poster, List: d.List, Action: string(d.Action), Rules: d.Hits(), Reply: d.Reason})
+			From: post.EnvelopeFrom, Size: post.Size, List: d.List, Action: string(d.Action), Rules: d.Hits(), Reply: d.Reason})
 	}
 }
 

@@ -223,3 +223,17 @@ func TestDecisionsRecorded(t *testing.T) {
 		t.Fatalf("limit: %d", len(rec))
 	}
 }
+
+func TestDecisionNotRecordedIsReported(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.newList(t, nil)
+	f.addMember(t, "ann@example.org", RoleMember, nil)
+	if _, err := f.s.db.Exec(`DROP TABLE decisions`); err != nil {
+		t.Fatal(err)
+	}
+	d := f.chain.Decide(context.Background(), testList, memberPost(t))
+	if d.Action != Accept || d.ID != 0 || d.RecordErr == "" || f.chain.RecordErrors() != 1 {
+		t.Fatalf("%+v", d)
+	}
+}
