@@ -44,6 +44,7 @@ func (c *Courier) attempt(ctx context.Context, t target, m *Message, rcpts []str
 	out := attemptResult{rcpts: make([]rcptOutcome, len(rcpts))}
 	cn := c.pool.get(t.key())
 	var tx txResult
+	var usedTLS, reused bool
 	for range 2 {
 		if cn == nil {
 			var err error
@@ -65,6 +66,8 @@ func (c *Courier) attempt(ctx context.Context, t target, m *Message, rcpts []str
 		watch := context.AfterFunc(ctx, cn.close)
 		tx = c.transact(ctx, t, cn, m, rcpts)
 		cancelled := !watch()
+		// Read before put: once pooled, another delivery may take cn.
+		usedTLS, reused = cn.tls, cn.reused
 		if tx.deadOnReuse && !cancelled {
 			c.log.LogAttrs(ctx, slog.LevelDebug, "pooled connection was dead", attrAddr(t.addr))
 			cn.close()
@@ -120,8 +123,7 @@ func (c *Courier) attempt(ctx context.Context, t target, m *Message, rcpts []str
 			break
 		}
 	}
-	c.logAttempt(ctx, t, m, len(rcpts), accepted, tx.code, firstErr, cn != nil && cn.tls, cn != nil && cn.reused,
-		anyTrue(tx.maybe))
+	c.logAttempt(ctx, t, m, len(rcpts), accepted, tx.code, firstErr, usedTLS, reused, anyTrue(tx.maybe))
 	return out
 }
 

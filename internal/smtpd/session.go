@@ -92,7 +92,7 @@ func (s *session) Data(r io.Reader) error {
 	now := o.Now()
 	env := &spool.Envelope{
 		ID: spool.NewID(), From: s.from, Rcpts: append([]string(nil), s.rcpts...), Arrival: now,
-		Client: s.ip.String(), Helo: s.conn.Hostname(), SMTPUTF8: s.utf8, Service: s.service,
+		Client: s.ip.String(), Helo: s.conn.Hostname(), SMTPUTF8: s.utf8 && needsUTF8(s.from, s.rcpts, h.Raw), Service: s.service,
 		MessageID: h.MessageID,
 	}
 	if !h.HasMessageID {
@@ -182,4 +182,34 @@ func validAddress(a string) bool {
 		return false
 	}
 	return !strings.ContainsAny(domain, "[]@\"\\")
+}
+
+// needsUTF8 reports whether a message declared SMTPUTF8 really needs it:
+// a UTF-8 envelope address or header. A client library that declares it
+// for every message (Go's net/smtp does when offered) must not get its
+// ASCII mail bounced by an upstream without SMTPUTF8.
+func needsUTF8(from string, rcpts []string, header []byte) bool {
+	if !ascii(from) {
+		return true
+	}
+	for _, r := range rcpts {
+		if !ascii(r) {
+			return true
+		}
+	}
+	for _, c := range header {
+		if c >= 0x80 {
+			return true
+		}
+	}
+	return false
+}
+
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

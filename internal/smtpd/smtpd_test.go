@@ -337,3 +337,45 @@ func TestMaxConnections(t *testing.T) {
 		t.Fatalf("second greeting %q, want 421", l)
 	}
 }
+
+// TestSMTPUTF8OnlyWhenNeeded: a client declaring SMTPUTF8 for ASCII mail
+// gets a message that can go through any upstream.
+func TestSMTPUTF8OnlyWhenNeeded(t *testing.T) {
+	t.Parallel()
+	addr, sp := startServer(t, nil)
+	for _, tc := range []struct {
+		rcpt, header string
+		want         bool
+	}{
+		{"bob@example.net", "Subject: plain\r\n", false},
+		{"bøb@example.net", "Subject: plain\r\n", true},
+		{"bob@example.net", "Subject: grüße\r\n", true},
+	} {
+		c, err := smtp.Dial(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Hello("client.test"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Mail("a@example.org", &smtp.MailOptions{UTF8: true}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Rcpt(tc.rcpt, nil); err != nil {
+			t.Fatal(err)
+		}
+		w, err := c.Data()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(tc.header + "\r\nx\r\n"))
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		msgs := sp.messages()
+		if got := msgs[len(msgs)-1].Env.SMTPUTF8; got != tc.want {
+			t.Errorf("rcpt %q header %q: SMTPUTF8 = %v, want %v", tc.rcpt, tc.header, got, tc.want)
+		}
+	}
+}
