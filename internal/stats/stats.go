@@ -188,13 +188,16 @@ func (s *Stats) Flush(ctx context.Context) error {
 	if err := s.countRows(ctx); err != nil {
 		return err
 	}
+	// Swap the pending map out under the lock; an empty one stays in place
+	// (and is not touched again here, Record may be writing to it).
+	var batch map[key]int64
 	s.mu.Lock()
-	batch := s.pending
-	if len(batch) > 0 {
+	if len(s.pending) > 0 {
+		batch = s.pending
 		s.pending = make(map[key]int64, len(batch))
 	}
 	s.mu.Unlock()
-	if len(batch) > 0 {
+	if batch != nil {
 		added, err := s.write(ctx, batch)
 		if err != nil {
 			s.mu.Lock()
