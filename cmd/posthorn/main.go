@@ -73,7 +73,15 @@ func usage(w io.Writer) {
 
 commands:
   serve                 run the relay in the foreground (JSON logs on stderr)
-  check [--print]       validate the configuration file; --print shows the effective config
+  check [--print] [--diff] [--tests-only] [-v]
+                        validate the configuration file and run its tests;
+                        --print shows the effective config, --diff how the
+                        file differs from what the running daemon uses
+  reload [--json]       ask the running daemon to load, test and apply the file
+  health [--nagios|--json]
+                        the running daemon's checks (Nagios plugin exit codes)
+  trace [--json] [--since D] QUERY
+                        a message's history by queue id, Message-ID or address
   sendmail [opts] RCPT  queue a message from standard input (also as 'sendmail')
   queue list [--json]   list the queue (also as 'mailq')
   queue show ID | flush [ID] | hold ID | release ID | delete ID
