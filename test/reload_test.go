@@ -150,12 +150,19 @@ func TestReloadBrokenFileKeepsRunning(t *testing.T) {
 	waitHealth(t, p, httpAddr, "drift after a valid change", func(h health) bool {
 		return h.ConfigDrift.Differs && strings.Contains(h.ConfigDrift.Reason, "differs")
 	})
+	out, _, err := p.run(nil, "check", "--diff", "--config", p.Config)
+	if err == nil || !strings.Contains(string(out), "-hostname = 'relay.test'") || !strings.Contains(string(out), "+hostname = 'relay2.test'") {
+		t.Fatalf("check --diff before the reload (err %v):\n%s", err, out)
+	}
 	if code, stdout, stderr := p.reload(t); code != 0 || !strings.Contains(stdout, "reloaded") {
 		t.Fatalf("reload: exit %d\n%s%s", code, stdout, stderr)
 	}
 	h = waitHealth(t, p, httpAddr, "no drift after the reload", func(h health) bool { return !h.ConfigDrift.Differs })
 	if h.ConfigFingerprint == before.ConfigFingerprint || h.LastReloadError != "" {
 		t.Fatalf("after a good reload: %+v", h)
+	}
+	if out, _, err := p.run(nil, "check", "--diff", "--config", p.Config); err != nil || !strings.Contains(string(out), "running configuration is the file") {
+		t.Fatalf("check --diff after the reload (err %v):\n%s", err, out)
 	}
 	if g := smtpGreeting(t, p.Addr); !strings.Contains(g, "relay2.test") {
 		t.Fatalf("greeting after reload %q, want the new hostname", g)

@@ -46,6 +46,7 @@ type checkArgs struct {
 	print     bool // print the effective configuration instead of testing it
 	testsOnly bool // run the [[test]] cases without the built-in invariants
 	verbose   bool // also list passing tests and invariants
+	diff      bool // show how the file differs from the running configuration
 }
 
 func parseCheckArgs(args []string) (checkArgs, error) {
@@ -62,6 +63,8 @@ func parseCheckArgs(args []string) (checkArgs, error) {
 			a.testsOnly = true
 		case "-v", "--verbose", "-verbose":
 			a.verbose = true
+		case "--diff", "-diff":
+			a.diff = true
 		default:
 			return checkArgs{}, fmt.Errorf("unknown argument %q", arg)
 		}
@@ -78,11 +81,14 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	a, err := parseCheckArgs(args)
 	if err != nil {
 		fmt.Fprintln(stderr, "posthorn check:", err)
-		fmt.Fprintln(stderr, "usage: posthorn check [--config FILE] [--print] [--tests-only] [-v]")
+		fmt.Fprintln(stderr, "usage: posthorn check [--config FILE] [--print | --diff] [--tests-only] [-v]")
 		return 2
 	}
+	if a.diff {
+		return runCheckDiff(a.path, stdout, stderr)
+	}
 	if a.print {
-		cfg, err := loadConfig(a.path)
+		cfg, _, err := loadWithTests(a.path)
 		if err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
