@@ -224,7 +224,7 @@ func TestDashboardDrawsEachService(t *testing.T) {
 	for _, want := range []string{
 		`<tr data-service="gerrit"><th scope="row">`, totalsRow("gerrit", 180, 180, 0, 0, 0), totalsRow("sentry", 45, 15, 18, 1, 0),
 		totalsRow("unknown", 0, 0, 0, 0, 2), totalsRow("All services", 225, 195, 18, 1, 2),
-		`Queued now</span><span class="value">3</span>`, `1 min 35 s`,
+		`Queued now</span><span class="value">3</span>`, `1 min 35 s`, `Mon 2 Mar 09:43 – 10:42 UTC · bars per 1 min`,
 		`mx2.example.org:25: down since Mon 10:37`, `title="dial tcp: connection refused"`,
 	} {
 		if !strings.Contains(body, want) {

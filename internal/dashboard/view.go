@@ -71,6 +71,9 @@ func buildPage(now time.Time, rng viewRange, sr *stats.Series, live *Live) *page
 	loc := now.Location()
 	f := frame{start: sr.Start, step: sr.Step, buckets: sr.Buckets, loc: loc, rng: rng}
 	end := sr.Start.Add(time.Duration(sr.Buckets) * sr.Step)
+	if end.After(now) {
+		end = now // the last bucket is still filling
+	}
 	p := &page{
 		Title:   rng.title,
 		Period:  period(sr.Start.In(loc), end.In(loc)) + " · bars per " + rng.stepLabel,
