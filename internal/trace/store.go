@@ -6,7 +6,8 @@
 // event to a bounded in-memory buffer and wakes the writer; when the buffer
 // is full the event is dropped and counted (Dropped), so mail never waits for
 // the disk. Run is the writer: it takes the whole buffer at once and inserts
-// it in one transaction with a prepared statement, prunes every minute, and
+// it in one transaction with a prepared statement (at most five writes a
+// second, so that a commit carries many events), prunes every minute, and
 // writes what is left when its context ends. Flush writes the buffer now
 // (tests, shutdown).
 //
@@ -45,8 +46,9 @@ const (
 
 const (
 	pruneEvery = time.Minute
-	pruneChunk = 20_000 // events deleted per transaction
-	pruneSteps = 50     // chunks per periodic prune; the rest waits for the next tick
+	writePause = 200 * time.Millisecond // events gather this long before a write
+	pruneChunk = 20_000                 // events deleted per transaction
+	pruneSteps = 50                     // chunks per periodic prune; the rest waits for the next tick
 )
 
 // Options tune a Store. Zero values take the defaults.
@@ -73,7 +75,9 @@ type Store struct {
 
 	writeMu sync.Mutex // one writer: Run, Flush and Prune take turns
 	conn    *sql.Conn
-	insert  *sql.Stmt
+	insert  *sql.Stmt // one event
+	insertN *sql.Stmt // insertRows events
+	args    []any
 	closed  bool
 }
 
@@ -100,28 +104,36 @@ func New(db *sql.DB, opts Options) (*Store, error) {
 	if err := store.Migrate(ctx, db, "trace", migrations); err != nil {
 		return nil, err
 	}
-	// One dedicated connection for writing, with a page cache large enough
-	// for the index pages that random queue ids touch.
+	// One dedicated connection for writing, tuned by writerPragmas.
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("trace: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx, `PRAGMA cache_size = -16384`); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("trace: %w", err)
+	for _, p := range writerPragmas {
+		if _, err := conn.ExecContext(ctx, p); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("trace: %s: %w", p, err)
+		}
 	}
-	ins, err := conn.PrepareContext(ctx, insertSQL)
+	ins, err := conn.PrepareContext(ctx, insertSQL(1))
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("trace: prepare insert: %w", err)
 	}
+	insN, err := conn.PrepareContext(ctx, insertSQL(insertRows))
+	if err != nil {
+		ins.Close()
+		conn.Close()
+		return nil, fmt.Errorf("trace: prepare insert: %w", err)
+	}
 	return &Store{
-		Reader: &Reader{db: db},
-		opts:   opts,
-		db:     db,
-		wake:   make(chan struct{}, 1),
-		conn:   conn,
-		insert: ins,
+		Reader:  &Reader{db: db},
+		opts:    opts,
+		db:      db,
+		wake:    make(chan struct{}, 1),
+		conn:    conn,
+		insert:  ins,
+		insertN: insN,
 	}, nil
 }
 
@@ -161,6 +173,9 @@ func (s *Store) Run(ctx context.Context) {
 	wctx := context.WithoutCancel(ctx)
 	tick := time.NewTicker(pruneEvery)
 	defer tick.Stop()
+	pause := time.NewTimer(0)
+	defer pause.Stop()
+	<-pause.C
 	s.prune(wctx, pruneSteps)
 	for {
 		select {
@@ -172,6 +187,13 @@ func (s *Store) Run(ctx context.Context) {
 			}
 			return
 		case <-s.wake:
+			// Let events gather for a moment: one commit per many events
+			// writes each touched index page once for all of them.
+			pause.Reset(writePause)
+			select {
+			case <-pause.C:
+			case <-ctx.Done():
+			}
 			if err := s.Flush(wctx); err != nil && err != errClosed {
 				s.opts.Logger.Error("trace: write failed", slog.String("error", err.Error()))
 			}
@@ -218,12 +240,22 @@ func (s *Store) write(ctx context.Context, batch []maillog.Event) error {
 		return fmt.Errorf("trace: begin: %w", err)
 	}
 	defer tx.Rollback()
-	st := tx.StmtContext(ctx, s.insert)
-	for i := range batch {
-		if _, err := st.ExecContext(ctx, insertArgs(&batch[i])...); err != nil {
+	one, many := tx.StmtContext(ctx, s.insert), tx.StmtContext(ctx, s.insertN)
+	for len(batch) > 0 {
+		st, n := one, 1
+		if len(batch) >= insertRows {
+			st, n = many, insertRows
+		}
+		s.args = s.args[:0]
+		for i := range n {
+			s.args = insertArgs(s.args, &batch[i])
+		}
+		if _, err := st.ExecContext(ctx, s.args...); err != nil {
 			return fmt.Errorf("trace: insert: %w", err)
 		}
+		batch = batch[n:]
 	}
+	clear(s.args)
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("trace: commit: %w", err)
 	}
@@ -310,6 +342,7 @@ func (s *Store) Close() error {
 	defer s.writeMu.Unlock()
 	s.closed = true
 	s.insert.Close()
+	s.insertN.Close()
 	if err := s.conn.Close(); err != nil {
 		return err
 	}
