@@ -22,6 +22,7 @@ import (
 	"github.com/posthorn/posthorn/internal/queue"
 	"github.com/posthorn/posthorn/internal/smtpd"
 	"github.com/posthorn/posthorn/internal/spool"
+	"github.com/posthorn/posthorn/internal/stats"
 )
 
 // daemon is the running posthorn serve: the parts that live for the whole
@@ -44,6 +45,7 @@ type daemon struct {
 	front  *smtpd.Front
 	web    *webServer
 	health *health.Checker
+	stats  *stats.Stats
 
 	reloadMu sync.Mutex // one reload at a time
 	run      atomic.Pointer[running]

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/posthorn/posthorn/internal/courier"
+	"github.com/posthorn/posthorn/internal/dashboard"
 	"github.com/posthorn/posthorn/internal/health"
 	"github.com/posthorn/posthorn/internal/metrics"
 )
@@ -36,6 +37,7 @@ func (d *daemon) httpHandler(reg *prometheus.Registry) http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("GET /healthz", d.health)
 	mux.Handle("HEAD /healthz", d.health)
+	mux.Handle("GET /dashboard", dashboard.New(d.stats, d.live, time.Now))
 	return mux
 }
 
@@ -52,6 +54,8 @@ func (d *daemon) newHealth(started time.Time) *health.Checker {
 				differs, since, _ := d.Drift()
 				return differs, since
 			},
+			Outcomes:        d.outcomes,
+			ServiceActivity: d.serviceActivity,
 			ConfigReload: func() (string, time.Time) {
 				if l := d.last.Load(); l != nil {
 					return l.err, l.at

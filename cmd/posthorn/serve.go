@@ -139,6 +139,13 @@ func serve(ctx context.Context, path string, cfg *config.Config, logger *slog.Lo
 		return fmt.Errorf("smtp listen: %w", err)
 	}
 	d.setRunning(cfg, time.Now())
+	db, st, err := openStats(cfg.DataDir, statsConfig{cfg.Stats.Retention.Std(), cfg.Stats.MaxRows}, logger)
+	if err != nil {
+		return fmt.Errorf("opening the statistics store: %w", err)
+	}
+	defer db.Close()
+	d.stats = st
+	d.mlog.AddSink(st)
 	reg := prometheus.NewRegistry()
 	met, err := d.newMetrics(reg)
 	if err != nil {
@@ -163,7 +170,9 @@ func serve(ctx context.Context, path string, cfg *config.Config, logger *slog.Lo
 	abortCtx, abortWork := context.WithCancel(context.Background())
 	defer abortWork()
 	var workers sync.WaitGroup
-	workers.Add(4)
+	workers.Add(6)
+	go func() { defer workers.Done(); st.Run(stopCtx) }()
+	go func() { defer workers.Done(); d.sampleStats(stopCtx) }()
 	go func() { defer workers.Done(); d.health.Run(stopCtx) }()
 	go func() { defer workers.Done(); d.q.Run(stopCtx, abortCtx) }()
 	go func() { defer workers.Done(); pick.Run(stopCtx) }()
