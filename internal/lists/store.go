@@ -45,6 +45,9 @@ func New(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
 	if err := store.Migrate(ctx, db, "lists", migrations()); err != nil {
 		return nil, err
 	}
+	if err := store.Migrate(ctx, db, "lists-held", heldMigrations()); err != nil {
+		return nil, err
+	}
 	s := &Store{db: db, secret: append([]byte(nil), opts.Secret...), now: opts.Now, rand: opts.Rand, log: opts.Logger}
 	if s.now == nil {
 		s.now = time.Now
