@@ -1,0 +1,114 @@
+package test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/posthorn/posthorn/internal/testutil"
+	"github.com/posthorn/posthorn/internal/testutil/postfix"
+)
+
+// sendFrom sends one message from the local address src (a loopback
+// address: each one can be its own service).
+func sendFrom(src, addr, subject string) error {
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 10 * time.Second}
+	conn, err := d.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	c := smtp.NewClient(conn)
+	defer c.Close()
+	if err := c.Hello("client.test"); err != nil {
+		return err
+	}
+	if err := c.Mail("app@example.org", nil); err != nil {
+		return err
+	}
+	if err := c.Rcpt("user@example.net", nil); err != nil {
+		return err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "Subject: %s\r\n\r\nbody\r\n", subject)
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return c.Quit()
+}
+
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// TestServicesAreVisible: mail from two services shows per service in the
+// metrics and on the dashboard, and the mail log names the service.
+func TestServicesAreVisible(t *testing.T) {
+	t.Parallel()
+	up := testutil.NewUpstream(t)
+	up.Start()
+	httpAddr := postfix.FreeAddr(t)
+	p := startPosthorn(t, relayConfig{Upstreams: []string{up.Addr()}, HTTPListen: httpAddr,
+		Extra: "\n[[service]]\nname = \"gerrit\"\nnetworks = [\"127.0.0.2/32\"]\n" +
+			"\n[[service]]\nname = \"phabricator\"\nnetworks = [\"127.0.0.3/32\"]\n"})
+	for i := range 3 {
+		if err := sendFrom("127.0.0.2", p.Addr, fmt.Sprintf("gerrit %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sendFrom("127.0.0.3", p.Addr, "phabricator 0"); err != nil {
+		t.Fatal(err)
+	}
+	up.Wait(t, 4, 15*time.Second)
+	p.waitQueueEmpty(t, 15*time.Second)
+
+	_, metrics := httpGet(t, "http://"+httpAddr+"/metrics")
+	for _, want := range []string{
+		`posthorn_messages_accepted_total{service="gerrit"} 3`,
+		`posthorn_messages_accepted_total{service="phabricator"} 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	// The statistics reach the dashboard at their next flush (every 5 s).
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code, page := httpGet(t, "http://"+httpAddr+"/dashboard?range=hour")
+		if code == 200 && strings.Contains(page, `data-service="gerrit"`) && strings.Contains(page, `data-service="phabricator"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dashboard never drew both services (status %d):\n%.2000s", code, page)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	code, body := httpGet(t, "http://"+httpAddr+"/healthz")
+	var hz struct {
+		Status string `json:"status"`
+	}
+	if err := json.Unmarshal([]byte(body), &hz); err != nil || code != 200 || hz.Status != "ok" {
+		t.Errorf("/healthz %d (%v): %s", code, err, body)
+	}
+	log := testutil.TailFile(p.LogFile, 1000)
+	if !strings.Contains(log, `"msg":"accepted","log":"mail"`) || !strings.Contains(log, `"service":"gerrit"`) {
+		t.Errorf("mail log lacks accepted events with the service:\n%s", p.logTail(20))
+	}
+}
