@@ -79,6 +79,7 @@ type Store struct {
 	insertN *sql.Stmt // insertRows events
 	args    []any
 	closed  bool
+	chunk   int64 // events deleted per prune transaction
 }
 
 // New migrates db (opened read-write with store.Open) to the trace schema
@@ -134,6 +135,7 @@ func New(db *sql.DB, opts Options) (*Store, error) {
 		conn:    conn,
 		insert:  ins,
 		insertN: insN,
+		chunk:   pruneChunk,
 	}, nil
 }
 
@@ -292,7 +294,7 @@ func (s *Store) prune(ctx context.Context, steps int) error {
 	return nil
 }
 
-// pruneChunk deletes at most pruneChunk of the oldest events if they are
+// pruneChunk deletes at most s.chunk of the oldest events if they are
 // past retention or beyond MaxEvents; more says whether another chunk may be
 // due. Callers hold writeMu.
 func (s *Store) pruneChunk(ctx context.Context, cutoff int64) (n int64, more bool, err error) {
@@ -303,7 +305,7 @@ func (s *Store) pruneChunk(ctx context.Context, cutoff int64) (n int64, more boo
 	if !lo.Valid {
 		return 0, false, nil
 	}
-	end := lo.Int64 + pruneChunk
+	end := lo.Int64 + s.chunk
 	// Ids below countEnd exceed MaxEvents.
 	countEnd := min(hi.Int64-int64(s.opts.MaxEvents)+1, end)
 	// The first event inside retention within this chunk, if any.

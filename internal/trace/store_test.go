@@ -198,7 +198,8 @@ func TestPruneRetention(t *testing.T) {
 func TestPruneMaxEventsInChunks(t *testing.T) {
 	t.Parallel()
 	st, _ := openTest(t, Options{MaxEvents: 1000})
-	total := pruneChunk*2 + 500 // more than one chunk must go
+	st.chunk = 300
+	total := 300*5 + 120 // several chunks must go
 	batch := make([]maillog.Event, 0, total)
 	for i := range total {
 		batch = append(batch, maillog.Event{Kind: maillog.Accepted, QueueID: "q", From: "a@b", Time: time.Now().Add(time.Duration(i))})
@@ -217,5 +218,22 @@ func TestPruneMaxEventsInChunks(t *testing.T) {
 	st.db.QueryRow(`SELECT count(*), min(id) FROM events`).Scan(&n, &lo)
 	if n != 1000 || lo != int64(total-1000+1) {
 		t.Fatalf("kept %d events from id %d, want the newest 1000 from %d", n, lo, total-1000+1)
+	}
+}
+
+func TestRunWritesWhileRunning(t *testing.T) {
+	t.Parallel()
+	st, _ := openTest(t, Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { st.Run(ctx); close(stopped) }()
+	t.Cleanup(func() { cancel(); <-stopped })
+	history(st, qid1, notice1, t0)
+	deadline := time.Now().Add(10 * time.Second)
+	for count(t, st.db) < 8 {
+		if time.Now().After(deadline) {
+			t.Fatalf("Run wrote %d of 8 events in 10s", count(t, st.db))
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
