@@ -48,6 +48,9 @@ func New(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
 	if err := store.Migrate(ctx, db, "lists-held", heldMigrations()); err != nil {
 		return nil, err
 	}
+	if err := store.Migrate(ctx, db, "lists-history", historyMigrations()); err != nil {
+		return nil, err
+	}
 	s := &Store{db: db, secret: append([]byte(nil), opts.Secret...), now: opts.Now, rand: opts.Rand, log: opts.Logger}
 	if s.now == nil {
 		s.now = time.Now
@@ -88,6 +91,8 @@ type ListSpec struct {
 	Description string
 	// Settings, when nil, are DefaultSettings(name).
 	Settings *Settings
+	// Author is recorded as the author of settings version 1.
+	Author string
 }
 
 func listKey(addr string) (name, domain string, err error) {
@@ -117,13 +122,24 @@ func (s *Store) CreateList(ctx context.Context, spec ListSpec) (*List, error) {
 		return nil, err
 	}
 	now := s.now()
-	res, err := s.db.ExecContext(ctx, `INSERT INTO lists (name, domain, display_name, description, settings, created)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("lists: create %s: %w", spec.Address, err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `INSERT INTO lists (name, domain, display_name, description, settings, created)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, name, domain, spec.DisplayName, spec.Description, string(js), now.UnixNano())
 	if err != nil {
 		return nil, fmt.Errorf("lists: create %s: %w", spec.Address, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil, &ExistsError{What: "list", Key: name + "@" + domain}
+	}
+	if err := recordCreated(ctx, tx, res, name+"@"+domain, set, js, spec.Author, now); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("lists: create %s: %w", spec.Address, err)
 	}
 	return s.GetList(ctx, name+"@"+domain)
 }
@@ -179,21 +195,18 @@ func (s *Store) Lists(ctx context.Context) ([]*List, error) {
 }
 
 // UpdateList changes display name, description and settings (validated).
+// A settings change is recorded in the history without author, reason or
+// check; prefer ChangeSettings.
 func (s *Store) UpdateList(ctx context.Context, addr, displayName, description string, set Settings) error {
-	js, err := marshalSettings(set)
-	if err != nil {
-		return err
-	}
-	return s.updateList(ctx, addr, `display_name = ?, description = ?, settings = ?`, displayName, description, string(js))
+	_, err := s.saveSettings(ctx, addr, set, Change{Reason: reasonUnsaid}, 0, `display_name = ?, description = ?`, displayName, description)
+	return err
 }
 
-// SetSettings replaces a list's settings (validated).
+// SetSettings replaces a list's settings (validated), recording a version
+// without author, reason or check; prefer ChangeSettings.
 func (s *Store) SetSettings(ctx context.Context, addr string, set Settings) error {
-	js, err := marshalSettings(set)
-	if err != nil {
-		return err
-	}
-	return s.updateList(ctx, addr, `settings = ?`, string(js))
+	_, err := s.saveSettings(ctx, addr, set, Change{Reason: reasonUnsaid}, 0, "")
+	return err
 }
 
 // SetModeratorPassword sets (or with "" clears) the moderator password used
