@@ -1,0 +1,237 @@
+package listserv
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/posthorn/posthorn/internal/lists"
+	"github.com/posthorn/posthorn/internal/spool"
+)
+
+const (
+	distDistributing = "distributing"
+	distDone         = "done"
+	pageSize         = 500
+)
+
+// progress is where the distribution of one post stands: every member
+// with an address key up to After, and those in Also, got their copy.
+type progress struct {
+	After string   `json:"after"`
+	Also  []string `json:"also,omitempty"`
+}
+
+// prune drops the entries of Also that After covers.
+func (p progress) prune() progress {
+	var also []string
+	for _, a := range p.Also {
+		if a > p.After {
+			also = append(also, a)
+		}
+	}
+	p.Also = also
+	return p
+}
+
+func (p *progress) served(key string) bool {
+	if key <= p.After {
+		return true
+	}
+	for _, a := range p.Also {
+		if a == key {
+			return true
+		}
+	}
+	return false
+}
+
+// distState reads the progress of (list, key); state "" when unknown.
+func (s *Server) distState(ctx context.Context, list, key string) (state string, p progress, err error) {
+	var cur string
+	err = s.opts.DB.QueryRowContext(ctx, `SELECT state, cursor FROM listserv_dist WHERE list = ? AND msg_key = ?`,
+		list, key).Scan(&state, &cur)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", p, nil
+	}
+	if err != nil {
+		return "", p, fmt.Errorf("listserv: dist state: %w", err)
+	}
+	if cur != "" {
+		if err := json.Unmarshal([]byte(cur), &p); err != nil {
+			return "", p, fmt.Errorf("listserv: dist cursor: %w", err)
+		}
+	}
+	return state, p, nil
+}
+
+func (s *Server) saveDist(ctx context.Context, list, key, state string, p progress, sent int) error {
+	cur, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	return s.exec(ctx, `INSERT INTO listserv_dist (list, msg_key, state, cursor, sent, updated) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (list, msg_key) DO UPDATE SET state = excluded.state, cursor = excluded.cursor,
+			sent = listserv_dist.sent + excluded.sent, updated = excluded.updated`,
+		list, key, state, string(cur), sent, s.opts.Now().UnixNano())
+}
+
+// distribute sends post (known by key) to every member of l with delivery
+// enabled that has not had it yet, and returns the number of copies
+// submitted now. A post already distributed is not sent again.
+func (s *Server) distribute(ctx context.Context, l *lists.List, msg *message, key string, stripBodyLine bool) (int, error) {
+	list := l.Address()
+	state, prog, err := s.distState(ctx, list, key)
+	if err != nil {
+		return 0, err
+	}
+	if state == distDone {
+		s.log.Info("listserv: post already distributed", slog.String("list", list), slog.String("key", key))
+		return 0, nil
+	}
+	if state == "" {
+		if err := s.saveDist(ctx, list, key, distDistributing, prog, 0); err != nil {
+			return 0, err
+		}
+	}
+	out := s.prepare(l, msg, stripBodyLine)
+	total := 0
+	q := lists.MemberQuery{Role: lists.RoleMember, Limit: pageSize}
+	for range 1 << 20 { // bounded: 500M members
+		page, err := s.opts.Lists.Members(ctx, list, q)
+		if err != nil {
+			return total, err
+		}
+		var todo []*lists.Member
+		for _, m := range page.Members {
+			if m.Delivery == lists.DeliveryEnabled && !prog.served(strings.ToLower(m.Address)) {
+				todo = append(todo, m)
+			}
+		}
+		sent, subErr := s.submitPage(ctx, out, todo)
+		prog = advance(prog, todo, sent, page.Members)
+		n := 0
+		for _, ok := range sent {
+			if ok {
+				n++
+			}
+		}
+		total += n
+		if err := s.saveDist(ctx, list, key, distDistributing, prog, n); err != nil {
+			return total, err
+		}
+		if subErr != nil {
+			return total, subErr
+		}
+		if page.Next == "" {
+			break
+		}
+		q.After = page.Next
+	}
+	if err := s.saveDist(ctx, list, key, distDone, progress{}, 0); err != nil {
+		return total, err
+	}
+	return total, nil
+}
+
+// advance moves the cursor past the members served in this page. When the
+// page was not completed, the cursor stops before the first failure and
+// later successes are remembered in Also.
+func advance(p progress, todo []*lists.Member, sent []bool, page []*lists.Member) progress {
+	i := 0
+	for i < len(sent) && sent[i] {
+		i++
+	}
+	if i == len(todo) {
+		// Whole page served (members skipped as disabled count as done).
+		if n := len(page); n > 0 {
+			p.After = max(p.After, strings.ToLower(page[n-1].Address))
+		}
+		return p.prune()
+	}
+	if i > 0 {
+		p.After = max(p.After, strings.ToLower(todo[i-1].Address))
+	}
+	for j := i; j < len(sent); j++ {
+		if sent[j] {
+			p.Also = append(p.Also, strings.ToLower(todo[j].Address))
+		}
+	}
+	return p
+}
+
+// submitPage submits one copy per member with Concurrency workers. After
+// the first failure no new copy is started; sent says which succeeded.
+func (s *Server) submitPage(ctx context.Context, out *outPost, members []*lists.Member) ([]bool, error) {
+	sent := make([]bool, len(members))
+	var (
+		mu       sync.Mutex
+		firstErr error
+		next     int
+		wg       sync.WaitGroup
+	)
+	take := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		if firstErr != nil || next >= len(members) {
+			return -1
+		}
+		next++
+		return next - 1
+	}
+	workers := min(s.opts.Concurrency, len(members))
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := take(); i >= 0; i = take() {
+				err := ctx.Err()
+				if err == nil {
+					err = s.submitCopy(out, members[i].Address)
+				}
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				sent[i] = err == nil
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return sent, firstErr
+}
+
+func (s *Server) submitCopy(out *outPost, member string) error {
+	env := &spool.Envelope{
+		From:      lists.BounceAddress(out.list.Address(), member),
+		Rcpts:     []string{member},
+		Arrival:   s.opts.Now(),
+		MessageID: out.msgID,
+		Service:   "lists",
+		Client:    "local",
+		SMTPUTF8:  !isASCII(member),
+	}
+	body := io.MultiReader(bytes.NewReader(out.header), bytes.NewReader(s.memberHeader(out.list, member)),
+		strings.NewReader("\r\n"), bytes.NewReader(out.body))
+	if _, err := s.opts.Submit(env, body); err != nil {
+		return fmt.Errorf("submit copy for %s: %w", member, err)
+	}
+	return nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}

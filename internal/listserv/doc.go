@@ -1,0 +1,61 @@
+// Package listserv is the list server: a deliverer, with the courier's
+// Deliver signature, that the queue hands the recipients on list domains
+// to. Everything it sends (posts to members, notices) goes back into the
+// relay queue through Options.Submit, so that list mail takes the same
+// durable path as every other message.
+//
+// # One recipient
+//
+// Deliver resolves each recipient with lists.Store.ResolveAddress and
+// returns one courier.Result per recipient:
+//
+//	unknown list, bad address           ─▶ 550 5.1.1
+//	database or Submit failure          ─▶ 451 4.3.0 (the queue retries)
+//	everything below done durably       ─▶ success
+//
+//	name@            post: Chain.Decide
+//	   accept ─▶ distribute to every member with delivery enabled
+//	   hold   ─▶ moderation queue (lists.Store.Hold); "awaiting approval"
+//	             notice to the sender (at most SenderNoticesPerDay per
+//	             sender, list and day); moderators told in batches
+//	   reject ─▶ notice with the reason to the sender
+//	   discard ─▶ nothing
+//	name-request@    subscribe / unsubscribe / help commands (subject, then
+//	                 the first body lines), answered by mail
+//	name-join@, name-leave@   subscribe / unsubscribe the sender
+//	name-confirm+TOKEN@       Confirm
+//	name-owner@      forwarded to the owners
+//	name-bounces+member=domain@   a bounce for that member (see bounce.go)
+//
+// # Distribution and idempotency
+//
+// A post to distribute is known by (list, key), key being its Message-ID
+// (or a digest of the message when it has none). The dist table remembers,
+// per key, "distributing" with a cursor (the address of the last member
+// whose copy was submitted) and then "done". Members are walked in address
+// order; the cursor is saved after each page and when a Submit fails, so a
+// retry of the same delivery (or a second copy of the same post) goes on
+// after the last member served instead of sending twice. A crash between a
+// Submit and the next cursor save repeats at most one page (at least once).
+//
+// Each member gets its own spool message: the envelope sender is the VERP
+// address lists.BounceAddress(list, member), and the List-Unsubscribe
+// field carries a one-click link signed for that member (RFC 8058), so the
+// copies differ anyway. The spool keeps one reverse-path per message, so
+// one message with many recipients could not carry per-member VERP.
+// Copies are submitted by Options.Concurrency workers so that the spool's
+// group commit shares the directory fsync between them; the cost is one
+// small file and one fdatasync per member (see BenchmarkFanout). A spool
+// envelope with a per-recipient VERP flag would let the courier expand the
+// return path and make this one message per post (a future change).
+//
+// # Moderation
+//
+// Held posts wait in lists' moderation queue. Server.Moderate delivers
+// (approve, accept-always) or notifies (reject) first and only then takes
+// the post out of the queue, so a failure leaves it held. Moderators of a
+// list receive at most one notice per ModeratorNoticeInterval listing the
+// posts held since the last one; Tick sends the notices that were waiting
+// for the interval and expires held posts past HoldExpiry (with a notice to
+// the sender). The daemon calls Run, which ticks every TickInterval.
+package listserv
