@@ -6,7 +6,7 @@
 // event to a bounded in-memory buffer and wakes the writer; when the buffer
 // is full the event is dropped and counted (Dropped), so mail never waits for
 // the disk. Run is the writer: it takes the whole buffer at once and inserts
-// it in one transaction with a prepared statement (at most five writes a
+// it in one transaction with a prepared statement (at most one write a
 // second, so that a commit carries many events), prunes every minute, and
 // writes what is left when its context ends. Flush writes the buffer now
 // (tests, shutdown).
@@ -46,9 +46,9 @@ const (
 
 const (
 	pruneEvery = time.Minute
-	writePause = 200 * time.Millisecond // events gather this long before a write
-	pruneChunk = 20_000                 // events deleted per transaction
-	pruneSteps = 50                     // chunks per periodic prune; the rest waits for the next tick
+	writePause = time.Second // events gather this long before a write
+	pruneChunk = 20_000      // events deleted per transaction
+	pruneSteps = 50          // chunks per periodic prune; the rest waits for the next tick
 )
 
 // Options tune a Store. Zero values take the defaults.
@@ -213,10 +213,7 @@ func (s *Store) Flush(ctx context.Context) error {
 	if s.closed {
 		return errClosed
 	}
-	s.mu.Lock()
-	batch := s.pending
-	s.pending = s.spare[:0]
-	s.mu.Unlock()
+	batch := s.take()
 	if len(batch) == 0 {
 		return nil
 	}
@@ -224,15 +221,29 @@ func (s *Store) Flush(ctx context.Context) error {
 	if err != nil {
 		s.dropped.Add(uint64(len(batch)))
 	}
+	s.recycle(batch)
+	return err
+}
+
+// take empties the buffer and returns its events.
+func (s *Store) take() []maillog.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	batch := s.pending
+	s.pending = s.spare[:0]
+	s.spare = nil
+	return batch
+}
+
+// recycle keeps a written batch's array as the next buffer, unless a burst
+// made it large.
+func (s *Store) recycle(batch []maillog.Event) {
 	clear(batch) // drop references to strings
 	s.mu.Lock()
-	if cap(batch) <= 4096 {
+	if cap(batch) <= 8192 {
 		s.spare = batch[:0]
-	} else {
-		s.spare = nil // let a burst's buffer go
 	}
 	s.mu.Unlock()
-	return err
 }
 
 // write inserts batch in one transaction. Callers hold writeMu.
