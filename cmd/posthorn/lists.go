@@ -475,9 +475,8 @@ func listsShow(c *listsCommand) error {
 	fmt.Fprintf(c.stdout, "list:         %s\nname:         %s\ndescription:  %s\ncreated:      %s\n",
 		l.Address(), l.DisplayName, l.Description, formatTime(l.Created))
 	fmt.Fprintf(c.stdout, "settings:     version %d, %s by %s: %s\n\n", head.Number, formatTime(head.Time), authorOf(head), head.Reason)
-	// A diff from empty settings lists every value in order.
-	for _, d := range lists.Diff(lists.Settings{}, l.Settings) {
-		fmt.Fprintf(c.stdout, "%s = %s\n", d.Field, d.New)
+	for _, f := range lists.SettingValues(l.Settings) {
+		fmt.Fprintf(c.stdout, "%s = %s\n", f.Field, f.Value)
 	}
 	return nil
 }

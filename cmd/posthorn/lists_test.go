@@ -75,7 +75,8 @@ func TestListsCreateListShowDelete(t *testing.T) {
 	}
 
 	r = listsCLI(t, cfg, "show", cliList).must(t, 0)
-	for _, want := range []string{"default_member_action = \"accept\"", "settings:     version 1", "by rob: list created"} {
+	for _, want := range []string{"default_member_action = \"accept\"", "emergency_moderation = false\n", "banned_addresses = []\n",
+		"settings:     version 1", "by rob: list created"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("show lacks %q:\n%s", want, r.stdout)
 		}

@@ -68,6 +68,25 @@ func fieldJSON(v reflect.Value, f settingField) string {
 	return strings.TrimSuffix(buf.String(), "\n")
 }
 
+// SettingValue is one setting with its JSON name and JSON value.
+type SettingValue struct {
+	Field string `json:"field"`
+	Value string `json:"value"`
+}
+
+// SettingValues returns every setting of s in declaration order, except
+// the format version.
+func SettingValues(s Settings) []SettingValue {
+	v := reflect.ValueOf(s)
+	var out []SettingValue
+	for _, f := range settingFields() {
+		if f.name != "version" {
+			out = append(out, SettingValue{Field: f.name, Value: fieldJSON(v, f)})
+		}
+	}
+	return out
+}
+
 // Diff returns the settings that differ from a to b, in declaration order.
 // An empty and a missing list are the same.
 func Diff(a, b Settings) []FieldChange {

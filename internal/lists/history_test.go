@@ -169,3 +169,18 @@ func TestSetField(t *testing.T) {
 		}
 	}
 }
+
+func TestSettingValues(t *testing.T) {
+	t.Parallel()
+	vs := SettingValues(DefaultSettings("wikitech-l"))
+	if len(vs) != len(SettingNames())-1 || vs[0].Field != "subscription_policy" || vs[0].Value != `"confirm"` {
+		t.Fatalf("%+v", vs)
+	}
+	got := map[string]string{}
+	for _, v := range vs {
+		got[v.Field] = v.Value
+	}
+	if got["emergency_moderation"] != "false" || got["banned_addresses"] != "[]" || got["max_recipients"] != "10" {
+		t.Fatalf("%v", got)
+	}
+}
