@@ -45,9 +45,13 @@
 // one message with many recipients could not carry per-member VERP.
 // Copies are submitted by Options.Concurrency workers so that the spool's
 // group commit shares the directory fsync between them; the cost is one
-// small file and one fdatasync per member (see BenchmarkFanout). A spool
-// envelope with a per-recipient VERP flag would let the courier expand the
-// return path and make this one message per post (a future change).
+// small file and one fdatasync per member. BenchmarkFanout (1,000
+// members, real spool, this 2-core machine): about 1,400 copies/s with one
+// worker, 2,200/s with 8 or 32; a 100,000-member list therefore takes
+// about 45 s to hand to the spool, above the 5 s target. Reaching it needs
+// a spool envelope with a per-recipient VERP flag (the courier expanding
+// the return path per recipient, as Postfix's XVERP) and a one-click link
+// without a per-member token in the shared copy: one file per post.
 //
 // # Moderation
 //
