@@ -184,3 +184,41 @@ func TestSettingValues(t *testing.T) {
 		t.Fatalf("%v", got)
 	}
 }
+
+// Concurrent changes each get their own version number; none is lost.
+func TestHistoryConcurrentChanges(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	l := f.newList(t, nil)
+	const writers, each = 3, 4
+	errs := make(chan error, writers*each)
+	for w := range writers {
+		go func() {
+			for i := range each {
+				set := l.Settings
+				set.MaxRecipients = 100 + w*each + i
+				_, _, err := f.s.ChangeSettings(ctx, testList, set, Change{Author: "w", Reason: "load"})
+				errs <- err
+			}
+		}()
+	}
+	for range writers * each {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	vs, err := f.s.History(ctx, testList)
+	if err != nil || len(vs) != 1+writers*each {
+		t.Fatalf("%d versions, %v", len(vs), err)
+	}
+	for i, v := range vs {
+		if v.Number != i+1 {
+			t.Fatalf("version %d at %d", v.Number, i)
+		}
+	}
+	cur, _ := f.s.GetList(ctx, testList)
+	if !reflect.DeepEqual(cur.Settings, vs[len(vs)-1].Settings) {
+		t.Fatal("current settings are not the newest version")
+	}
+}
