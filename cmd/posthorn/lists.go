@@ -25,6 +25,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/posthorn/posthorn/internal/config"
 	"github.com/posthorn/posthorn/internal/lists"
 	"github.com/posthorn/posthorn/internal/store"
 )
@@ -55,12 +56,12 @@ exit status: 0 done, 1 refused or failed, 2 usage`
 // the CLI must use the same one (it signs unsubscribe links).
 const listSecretFile = "lists.secret"
 
-// listSecret returns the site secret kept in dataDir/lists.secret, creating
+// listSecret returns the site secret kept in path, creating
 // the file (mode 0600, 32 random bytes) when it does not exist. It is
 // created under a temporary name and linked into place, so two processes
 // starting at once agree on one secret and nobody reads a partial file.
-func listSecret(dataDir string) ([]byte, error) {
-	path := filepath.Join(dataDir, listSecretFile)
+func listSecret(path string) ([]byte, error) {
+	dir := filepath.Dir(path)
 	for range 2 {
 		b, err := os.ReadFile(path)
 		if err == nil {
@@ -72,7 +73,7 @@ func listSecret(dataDir string) ([]byte, error) {
 		if !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
-		if err := createSecret(dataDir, path); err != nil && !errors.Is(err, fs.ErrExist) {
+		if err := createSecret(dir, path); err != nil && !errors.Is(err, fs.ErrExist) {
 			return nil, err
 		}
 	}
@@ -126,9 +127,17 @@ func createSecret(dataDir, path string) error {
 	return nil
 }
 
+// secretPath is lists.secret_file, or data_dir/lists.secret.
+func secretPath(cfg *config.Config) string {
+	if cfg.Lists.SecretFile != "" {
+		return cfg.Lists.SecretFile
+	}
+	return filepath.Join(cfg.DataDir, listSecretFile)
+}
+
 // openLists opens dataDir/posthorn.db and the list store in it.
-func openLists(ctx context.Context, dataDir string, stderr io.Writer) (*sql.DB, *lists.Store, error) {
-	secret, err := listSecret(dataDir)
+func openLists(ctx context.Context, dataDir, secretFile string, stderr io.Writer) (*sql.DB, *lists.Store, error) {
+	secret, err := listSecret(secretFile)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -283,7 +292,7 @@ func runListsCommand(name, usageText string, verbs map[string]listsVerb, args []
 		return 1
 	}
 	ctx := context.Background()
-	db, st, err := openLists(ctx, cfg.DataDir, stderr)
+	db, st, err := openLists(ctx, cfg.DataDir, secretPath(cfg), stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, prefix, err)
 		return 1

@@ -271,7 +271,7 @@ func TestMembersImport(t *testing.T) {
 
 func countMembers(t *testing.T, dataDir string) int {
 	t.Helper()
-	db, st, err := openLists(context.Background(), dataDir, &bytes.Buffer{})
+	db, st, err := openLists(context.Background(), dataDir, filepath.Join(dataDir, listSecretFile), &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,11 +313,11 @@ func TestListsUsage(t *testing.T) {
 func TestListSecretIsStable(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
-	a, err := listSecret(dir)
+	a, err := listSecret(filepath.Join(dir, listSecretFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := listSecret(dir)
+	b, err := listSecret(filepath.Join(dir, listSecretFile))
 	if err != nil || !bytes.Equal(a, b) || len(a) != 32 {
 		t.Fatalf("second read: %x vs %x, %v", a, b, err)
 	}
@@ -328,7 +328,7 @@ func TestListSecretIsStable(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "lists.secret"), []byte("short"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := listSecret(dir); err == nil || !strings.Contains(err.Error(), "need at least 16") {
+	if _, err := listSecret(filepath.Join(dir, listSecretFile)); err == nil || !strings.Contains(err.Error(), "need at least 16") {
 		t.Fatalf("short secret: %v", err)
 	}
 }

@@ -56,6 +56,10 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runHealth(args, stdout, stderr)
 	case "reload":
 		return runReload(args, stdout, stderr)
+	case "lists":
+		return runLists(args, stdout, stderr)
+	case "members":
+		return runMembers(args, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "posthorn", version)
 		return 0
@@ -82,6 +86,10 @@ commands:
                         the running daemon's checks (Nagios plugin exit codes)
   trace [--json] [--since D] QUERY
                         a message's history by queue id, Message-ID or address
+  lists create|list|show|set|history|restore|delete ...
+                        manage mailing lists and their settings history
+  members add|remove|list|import|export LIST ...
+                        manage a list's members
   sendmail [opts] RCPT  queue a message from standard input (also as 'sendmail')
   queue list [--json]   list the queue (also as 'mailq')
   queue show ID | flush [ID] | hold ID | release ID | delete ID

@@ -70,6 +70,15 @@ func Default() *Config {
 			ConfigDrift:      Duration(10 * time.Minute),
 			WebhookTimeout:   Duration(10 * time.Second),
 		},
+		Lists: Lists{
+			Domains:                 []string{},
+			HoldExpiry:              Duration(14 * day),
+			ModeratorNoticeInterval: Duration(10 * time.Minute),
+			SenderNoticesPerDay:     3,
+			BounceThreshold:         5,
+			BounceWindow:            Duration(7 * day),
+			FanoutConcurrency:       8,
+		},
 		Tests: []Test{},
 	}
 }

@@ -104,6 +104,7 @@ func (c *Config) Redacted() *Config {
 	r.Delivery.UpstreamTLS = maps.Clone(c.Delivery.UpstreamTLS)
 	r.Delivery.RetrySchedule = slices.Clone(c.Delivery.RetrySchedule)
 	r.TestFiles = slices.Clone(c.TestFiles)
+	r.Lists.Domains = slices.Clone(c.Lists.Domains)
 	r.Services = make([]Service, len(c.Services))
 	for i, s := range c.Services {
 		r.Services[i] = Service{Name: s.Name, Networks: slices.Clone(s.Networks), Users: slices.Clone(s.Users)}

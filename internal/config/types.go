@@ -16,6 +16,7 @@ type Config struct {
 	Stats     Stats     `toml:"stats"`
 	Trace     Trace     `toml:"trace"`
 	Alerts    Alerts    `toml:"alerts"`
+	Lists     Lists     `toml:"lists"`
 	Tests     []Test    `toml:"test"`
 }
 

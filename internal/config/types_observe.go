@@ -90,3 +90,22 @@ type Test struct {
 	ExpectService  string `toml:"expect_service"`  // attributed to this service; default any
 	ExpectCode     int    `toml:"expect_code"`     // refused with this SMTP code; default any
 }
+
+// Lists configures the mailing-list server. With no domains, no list mail
+// is accepted and the relay works as before.
+type Lists struct {
+	// Domains are the list domains served here ("lists.example.org"):
+	// mail to them is accepted from anyone, for existing lists only.
+	Domains []string `toml:"domains"` // default []
+	// SiteURL is the web UI's base URL, used in List-* header links.
+	SiteURL string `toml:"site_url"` // default ""
+	// SecretFile holds the site secret that signs unsubscribe links; it is
+	// created (32 random bytes, mode 0600) when missing.
+	SecretFile              string   `toml:"secret_file"`               // default "" = data_dir/lists.secret
+	HoldExpiry              Duration `toml:"hold_expiry"`               // default 14d
+	ModeratorNoticeInterval Duration `toml:"moderator_notice_interval"` // default 10m
+	SenderNoticesPerDay     int      `toml:"sender_notices_per_day"`    // default 3
+	BounceThreshold         int      `toml:"bounce_threshold"`          // default 5
+	BounceWindow            Duration `toml:"bounce_window"`             // default 7d
+	FanoutConcurrency       int      `toml:"fanout_concurrency"`        // default 8
+}

@@ -90,6 +90,7 @@ func (c *Config) validateObserve(errs *Errors) {
 	positive(errs, "trace.retention", int64(c.Trace.Retention), c.Trace.Retention.String())
 	positive(errs, "trace.max_events", int64(c.Trace.MaxEvents), strconv.Itoa(c.Trace.MaxEvents))
 	c.Alerts.validate(errs)
+	c.Lists.validate(errs)
 	if c.Tests == nil {
 		c.Tests = []Test{}
 	}
@@ -204,4 +205,48 @@ func redactURL(s string) string {
 		return "(redacted)"
 	}
 	return u.Scheme + "://" + u.Host + "/(redacted)"
+}
+
+func (l *Lists) validate(errs *Errors) {
+	l.Domains = nonNil(l.Domains)
+	seen := make(map[string]string)
+	for i, d := range l.Domains {
+		key := indexKey("lists.domains", i)
+		d = strings.ToLower(d)
+		if !validDomain(d) {
+			errs.add(key, "%q is not a domain name", l.Domains[i])
+			continue
+		}
+		if other, dup := seen[d]; dup {
+			errs.add(key, "%q is listed twice (also %s)", d, other)
+		}
+		seen[d] = key
+		l.Domains[i] = d
+	}
+	if l.SiteURL != "" {
+		u, err := url.Parse(l.SiteURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs.add("lists.site_url", "must be an http:// or https:// URL, is %q", l.SiteURL)
+		} else {
+			l.SiteURL = strings.TrimRight(l.SiteURL, "/")
+		}
+	}
+	positive(errs, "lists.hold_expiry", int64(l.HoldExpiry), l.HoldExpiry.String())
+	positive(errs, "lists.moderator_notice_interval", int64(l.ModeratorNoticeInterval), l.ModeratorNoticeInterval.String())
+	positive(errs, "lists.sender_notices_per_day", int64(l.SenderNoticesPerDay), strconv.Itoa(l.SenderNoticesPerDay))
+	positive(errs, "lists.bounce_threshold", int64(l.BounceThreshold), strconv.Itoa(l.BounceThreshold))
+	positive(errs, "lists.bounce_window", int64(l.BounceWindow), l.BounceWindow.String())
+	if l.FanoutConcurrency < 1 || l.FanoutConcurrency > 256 {
+		errs.add("lists.fanout_concurrency", "must be from 1 to 256, is %d", l.FanoutConcurrency)
+	}
+}
+
+// IsListDomain reports whether domain (any case) is one of lists.domains.
+func (c *Config) IsListDomain(domain string) bool {
+	for _, d := range c.Lists.Domains {
+		if strings.EqualFold(d, domain) {
+			return true
+		}
+	}
+	return false
 }
