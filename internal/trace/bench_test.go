@@ -181,8 +181,12 @@ func (f *fixture) build() error {
 			return err
 		}
 	}
-	fmt.Fprintf(os.Stderr, "trace fixture: %d events appended in %v, indexed in %v\n", total,
-		filled.Round(time.Millisecond), (time.Since(begin) - filled).Round(time.Millisecond))
+	var size int64
+	if fi, err := os.Stat(filepath.Join(dir, "trace.db")); err == nil {
+		size = fi.Size()
+	}
+	fmt.Fprintf(os.Stderr, "trace fixture: %d events appended in %v, indexed in %v, %d MB\n", total,
+		filled.Round(time.Millisecond), (time.Since(begin) - filled).Round(time.Millisecond), size>>20)
 	return nil
 }
 
