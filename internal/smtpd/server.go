@@ -39,7 +39,9 @@ type Options struct {
 	TrustedNetworks []netip.Prefix
 	// Services attribute sessions to a service by client network (first
 	// match wins); a client no service claims is "unknown".
-	Services       []Service
+	Services []Service
+	// Local answers for addresses on local (list) domains; nil = none.
+	Local          func(addr string) LocalAnswer
 	MaxMessageSize int64
 	MaxRecipients  int
 	MaxLineLength  int

@@ -21,7 +21,20 @@ type Service struct {
 type Policy struct {
 	TrustedNetworks []netip.Prefix
 	Services        []Service // first match wins
+	// Local says whether an address is one this host receives mail for
+	// (a list address); nil means none.
+	Local func(addr string) LocalAnswer
 }
+
+// LocalAnswer is what Policy.Local says about an address.
+type LocalAnswer int
+
+const (
+	NotLocal     LocalAnswer = iota // not on a local domain: relaying rules apply
+	LocalKnown                      // an existing local address: accepted from anyone
+	LocalUnknown                    // on a local domain, but no such address
+	LocalError                      // cannot tell now (database error)
+)
 
 // Trusted reports whether ip may relay.
 func (p *Policy) Trusted(ip netip.Addr) bool {
@@ -67,14 +80,38 @@ func CheckRcpt(trusted bool, to string) *smtp.SMTPError {
 	return nil
 }
 
+// Rcpt is CheckRcpt with local addresses: a list address is accepted from
+// any client, an unknown address on a list domain refused with 550 5.1.1.
+func (p *Policy) Rcpt(trusted bool, to string) *smtp.SMTPError {
+	if !validAddress(to) {
+		return reply(501, [3]int{5, 1, 3}, "Bad recipient address syntax")
+	}
+	if p.Local != nil {
+		switch p.Local(to) {
+		case LocalKnown:
+			return nil
+		case LocalUnknown:
+			return reply(550, [3]int{5, 1, 1}, "<"+to+">: No such list or address")
+		case LocalError:
+			return reply(451, [3]int{4, 3, 0}, "<"+to+">: Temporary lookup failure, try again later")
+		}
+	}
+	return CheckRcpt(trusted, to)
+}
+
 func rcptReason(err *smtp.SMTPError, to string) string {
-	if err.Code == 554 {
+	switch err.Code {
+	case 554:
 		return "relay access denied for " + to
+	case 550:
+		return "no such local address " + to
+	case 451:
+		return "local address lookup failed for " + to
 	}
 	return "bad recipient address " + to
 }
 
 // policy is the Policy of the server's options.
 func (s *Server) policy() *Policy {
-	return &Policy{TrustedNetworks: s.opts.TrustedNetworks, Services: s.opts.Services}
+	return &Policy{TrustedNetworks: s.opts.TrustedNetworks, Services: s.opts.Services, Local: s.opts.Local}
 }

@@ -67,7 +67,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 }
 
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	if err := CheckRcpt(s.trusted, to); err != nil {
+	if err := s.s.policy().Rcpt(s.trusted, to); err != nil {
 		s.reject("rcpt", rcptReason(err, to))
 		return err
 	}

@@ -379,3 +379,41 @@ func TestSMTPUTF8OnlyWhenNeeded(t *testing.T) {
 		}
 	}
 }
+
+// TestListAddressesFromAnyone: an untrusted client may send to an existing
+// local (list) address, not to an unknown one on a list domain, and still
+// not relay elsewhere.
+func TestListAddressesFromAnyone(t *testing.T) {
+	t.Parallel()
+	addr, sp := startServer(t, func(o *Options) {
+		o.TrustedNetworks = nil
+		o.Local = func(a string) LocalAnswer {
+			switch {
+			case a == "wikitech-l@lists.example.org":
+				return LocalKnown
+			case strings.HasSuffix(a, "@lists.example.org"):
+				return LocalUnknown
+			case strings.HasSuffix(a, "@broken.example.org"):
+				return LocalError
+			}
+			return NotLocal
+		}
+	})
+	if err := send(t, addr, "x@example.com", []string{"wikitech-l@lists.example.org"}, "Subject: hi\r\n\r\nx\r\n"); err != nil {
+		t.Fatalf("post to a list from an untrusted client: %v", err)
+	}
+	if n := len(sp.messages()); n != 1 {
+		t.Fatalf("%d messages queued", n)
+	}
+	for rcpt, code := range map[string]int{
+		"nolist@lists.example.org":  550,
+		"a@broken.example.org":      451,
+		"someone@elsewhere.example": 554,
+	} {
+		err := send(t, addr, "x@example.com", []string{rcpt}, "Subject: hi\r\n\r\nx\r\n")
+		var se *smtp.SMTPError
+		if !errors.As(err, &se) || se.Code != code {
+			t.Errorf("RCPT %s: %v, want %d", rcpt, err, code)
+		}
+	}
+}
