@@ -107,6 +107,39 @@ func TestServicesAreVisible(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &hz); err != nil || code != 200 || hz.Status != "ok" {
 		t.Errorf("/healthz %d (%v): %s", code, err, body)
 	}
+	// The trace: every message's history by address, from the CLI and the web.
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		out, _, err := p.run(nil, "trace", "--config", p.Config, "--json", "--since", "1h", "user@example.net")
+		var res struct {
+			Messages []struct {
+				Service string `json:"service"`
+				Events  []struct {
+					Kind string `json:"kind"`
+				} `json:"events"`
+			} `json:"messages"`
+		}
+		_ = json.Unmarshal(out, &res)
+		msgs := res.Messages
+		kinds := map[string]int{}
+		services := map[string]int{}
+		for _, m := range msgs {
+			services[m.Service]++
+			for _, e := range m.Events {
+				kinds[e.Kind]++
+			}
+		}
+		if err == nil && len(msgs) == 4 && kinds["accepted"] == 4 && kinds["delivered"] == 4 && services["gerrit"] == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("posthorn trace never showed the 4 messages (err %v): kinds %v services %v\n%s", err, kinds, services, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if code, page := httpGet(t, "http://"+httpAddr+"/trace?q=user@example.net"); code != 200 || !strings.Contains(page, "delivered") {
+		t.Errorf("/trace page %d:\n%.1500s", code, page)
+	}
 	log := testutil.TailFile(p.LogFile, 1000)
 	if !strings.Contains(log, `"msg":"accepted","log":"mail"`) || !strings.Contains(log, `"service":"gerrit"`) {
 		t.Errorf("mail log lacks accepted events with the service:\n%s", p.logTail(20))

@@ -18,11 +18,14 @@ import (
 	"github.com/posthorn/posthorn/internal/control"
 	"github.com/posthorn/posthorn/internal/courier"
 	"github.com/posthorn/posthorn/internal/health"
+	"github.com/posthorn/posthorn/internal/lists"
+	"github.com/posthorn/posthorn/internal/listserv"
 	"github.com/posthorn/posthorn/internal/maillog"
 	"github.com/posthorn/posthorn/internal/queue"
 	"github.com/posthorn/posthorn/internal/smtpd"
 	"github.com/posthorn/posthorn/internal/spool"
 	"github.com/posthorn/posthorn/internal/stats"
+	"github.com/posthorn/posthorn/internal/trace"
 )
 
 // daemon is the running posthorn serve: the parts that live for the whole
@@ -36,16 +39,19 @@ import (
 // changed, and the log level. A failed reload changes nothing and is
 // reported by /healthz, posthorn health and the reload command.
 type daemon struct {
-	path   string // config file; "" = the default path or embedded defaults
-	logger *slog.Logger
-	level  *slog.LevelVar
-	mlog   *maillog.Log
-	store  *spool.Store
-	q      *queue.Queue
-	front  *smtpd.Front
-	web    *webServer
-	health *health.Checker
-	stats  *stats.Stats
+	path    string // config file; "" = the default path or embedded defaults
+	logger  *slog.Logger
+	level   *slog.LevelVar
+	mlog    *maillog.Log
+	store   *spool.Store
+	q       *queue.Queue
+	front   *smtpd.Front
+	web     *webServer
+	health  *health.Checker
+	stats   *stats.Stats
+	trace   *trace.Store
+	lists   *lists.Store
+	listSrv *listserv.Server
 
 	reloadMu sync.Mutex // one reload at a time
 	run      atomic.Pointer[running]
@@ -166,9 +172,7 @@ func (d *daemon) reload() error {
 		// close as they are handed back.
 		defer cg.c.Close()
 	}
-	d.q.SetPolicy(queue.Policy{Courier: d.courier(), Hostname: cfg.Hostname,
-		RetrySchedule: durations(cfg.Delivery.RetrySchedule),
-		MaxLifetime:   cfg.Delivery.MaxLifetime.Std(), DelayWarning: cfg.Delivery.DelayWarning.Std()})
+	d.q.SetPolicy(d.queuePolicy(cfg))
 	drain, cancel := context.WithTimeout(context.Background(), cfg.SMTP.MaxSessionTime.Std())
 	d.front.Swap(drain, d.newSMTPServer(cfg))
 	time.AfterFunc(cfg.SMTP.MaxSessionTime.Std(), cancel) // releases the timer's resources

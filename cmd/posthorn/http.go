@@ -11,6 +11,7 @@ import (
 	"github.com/posthorn/posthorn/internal/dashboard"
 	"github.com/posthorn/posthorn/internal/health"
 	"github.com/posthorn/posthorn/internal/metrics"
+	"github.com/posthorn/posthorn/internal/trace"
 )
 
 // newMetrics registers the metrics on reg; the sources read the daemon's
@@ -38,6 +39,9 @@ func (d *daemon) httpHandler(reg *prometheus.Registry) http.Handler {
 	mux.Handle("GET /healthz", d.health)
 	mux.Handle("HEAD /healthz", d.health)
 	mux.Handle("GET /dashboard", dashboard.New(d.stats, d.live, time.Now))
+	th := trace.Handler(d.trace)
+	mux.Handle("GET /trace", th)
+	mux.Handle("GET /api/v1/trace", th)
 	return mux
 }
 
@@ -55,6 +59,7 @@ func (d *daemon) newHealth(started time.Time) *health.Checker {
 				return differs, since
 			},
 			Outcomes:        d.outcomes,
+			Held:            d.heldCount,
 			ServiceActivity: d.serviceActivity,
 			ConfigReload: func() (string, time.Time) {
 				if l := d.last.Load(); l != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/posthorn/posthorn/internal/health"
 	"github.com/posthorn/posthorn/internal/stats"
 	"github.com/posthorn/posthorn/internal/store"
+	"github.com/posthorn/posthorn/internal/trace"
 )
 
 // openStats opens data_dir/posthorn.db and the per-minute statistics in it.
@@ -30,6 +31,20 @@ func openStats(dataDir string, cfg statsConfig, logger *slog.Logger) (*sql.DB, *
 type statsConfig struct {
 	retention time.Duration
 	maxRows   int
+}
+
+// openTrace opens data_dir/trace.db and the trace store in it.
+func openTrace(dataDir string, retention time.Duration, maxEvents int, logger *slog.Logger) (*sql.DB, *trace.Store, error) {
+	db, err := store.Open(filepath.Join(dataDir, "trace.db"), store.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := trace.New(db, trace.Options{Retention: retention, MaxEvents: maxEvents, Logger: logger})
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, st, nil
 }
 
 // sampleStats records the queue and upstream gauges once a minute for the

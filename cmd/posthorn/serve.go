@@ -103,6 +103,22 @@ func serve(ctx context.Context, path string, cfg *config.Config, logger *slog.Lo
 		return err
 	}
 	d := &daemon{path: path, logger: logger, level: level, mlog: maillog.New(logger)}
+	d.setRunning(cfg, time.Now())
+	db, st, err := openStats(cfg.DataDir, statsConfig{cfg.Stats.Retention.Std(), cfg.Stats.MaxRows}, logger)
+	if err != nil {
+		return fmt.Errorf("opening the statistics store: %w", err)
+	}
+	defer db.Close()
+	d.stats = st
+	d.mlog.AddSink(st)
+	tdb, tr, err := openTrace(cfg.DataDir, cfg.Trace.Retention.Std(), cfg.Trace.MaxEvents, logger)
+	if err != nil {
+		return fmt.Errorf("opening the trace store: %w", err)
+	}
+	defer tdb.Close()
+	defer tr.Close() // after Run returned (workers.Wait)
+	d.trace = tr
+	d.mlog.AddSink(tr)
 	d.store, err = spool.Open(p.queue, p.quarantine, logger)
 	if err != nil {
 		return err
@@ -127,6 +143,10 @@ func serve(ctx context.Context, path string, cfg *config.Config, logger *slog.Lo
 		MaxLifetime:   cfg.Delivery.MaxLifetime.Std(), DelayWarning: cfg.Delivery.DelayWarning.Std(),
 		Concurrency: cfg.Delivery.Concurrency, MailLog: d.mlog, Logger: logger,
 	})
+	if err := d.openListServer(ctx, db, cfg); err != nil {
+		return fmt.Errorf("opening the lists: %w", err)
+	}
+	d.q.SetPolicy(d.queuePolicy(cfg))
 	recovered, corrupt, err := d.q.Recover()
 	if err != nil {
 		return fmt.Errorf("recovering the spool: %w", err)
@@ -138,14 +158,6 @@ func serve(ctx context.Context, path string, cfg *config.Config, logger *slog.Lo
 		d.front.Shutdown(context.Background())
 		return fmt.Errorf("smtp listen: %w", err)
 	}
-	d.setRunning(cfg, time.Now())
-	db, st, err := openStats(cfg.DataDir, statsConfig{cfg.Stats.Retention.Std(), cfg.Stats.MaxRows}, logger)
-	if err != nil {
-		return fmt.Errorf("opening the statistics store: %w", err)
-	}
-	defer db.Close()
-	d.stats = st
-	d.mlog.AddSink(st)
 	reg := prometheus.NewRegistry()
 	met, err := d.newMetrics(reg)
 	if err != nil {
@@ -170,7 +182,9 @@ func serve(ctx context.Context, path string, cfg *config.Config, logger *slog.Lo
 	abortCtx, abortWork := context.WithCancel(context.Background())
 	defer abortWork()
 	var workers sync.WaitGroup
-	workers.Add(6)
+	workers.Add(8)
+	go func() { defer workers.Done(); tr.Run(stopCtx) }()
+	go func() { defer workers.Done(); d.listSrv.Run(stopCtx) }()
 	go func() { defer workers.Done(); st.Run(stopCtx) }()
 	go func() { defer workers.Done(); d.sampleStats(stopCtx) }()
 	go func() { defer workers.Done(); d.health.Run(stopCtx) }()
@@ -234,7 +248,7 @@ func (d *daemon) newSMTPServer(cfg *config.Config) *smtpd.Server {
 		MaxLineLength: cfg.SMTP.MaxLineLength, MaxReceived: cfg.SMTP.MaxReceivedHeaders,
 		MaxConnections: cfg.SMTP.MaxConnections, ReadTimeout: cfg.SMTP.ReadTimeout.Std(),
 		WriteTimeout: cfg.SMTP.WriteTimeout.Std(), MaxSessionTime: cfg.SMTP.MaxSessionTime.Std(),
-		Spool: d.q, MailLog: d.mlog, Logger: d.logger,
+		Local: d.localAnswer(cfg), Spool: d.q, MailLog: d.mlog, Logger: d.logger,
 	})
 }
 
