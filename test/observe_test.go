@@ -1,6 +1,7 @@
 package test
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -143,5 +144,59 @@ func TestServicesAreVisible(t *testing.T) {
 	log := testutil.TailFile(p.LogFile, 1000)
 	if !strings.Contains(log, `"msg":"accepted","log":"mail"`) || !strings.Contains(log, `"service":"gerrit"`) {
 		t.Errorf("mail log lacks accepted events with the service:\n%s", p.logTail(20))
+	}
+}
+
+// TestSyslogForwarding: the mail log reaches a TCP syslog collector as
+// RFC 5424 messages with octet-counting framing.
+func TestSyslogForwarding(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	frames := make(chan string, 1000)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		for {
+			var n int
+			if _, err := fmt.Fscanf(r, "%d ", &n); err != nil {
+				return
+			}
+			buf := make([]byte, n)
+			if _, err := io.ReadFull(r, buf); err != nil {
+				return
+			}
+			frames <- string(buf)
+		}
+	}()
+	up := testutil.NewUpstream(t)
+	up.Start()
+	p := startPosthorn(t, relayConfig{Upstreams: []string{up.Addr()},
+		Extra: fmt.Sprintf("\n[log.syslog]\naddress = %q\nmail_only = true\n", ln.Addr().String())})
+	if err := sendFrom("127.0.0.1", p.Addr, "to the collector"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case f := <-frames:
+			// <PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD] MSG; mail facility (2) → PRI 16..23.
+			if strings.HasPrefix(f, "<22>1 ") && strings.Contains(f, " posthorn ") &&
+				strings.Contains(f, " mail [posthorn@32473 queue_id=") && strings.Contains(f, `"msg":"accepted"`) {
+				return
+			}
+			if !strings.Contains(f, " mail ") {
+				t.Errorf("mail_only forwarded a non-mail record: %s", f)
+			}
+		case <-deadline:
+			t.Fatalf("no accepted record reached the collector; log:\n%s", p.logTail(20))
+		}
 	}
 }

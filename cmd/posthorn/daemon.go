@@ -179,8 +179,8 @@ func (d *daemon) reload() error {
 	newWeb.commit()
 	setLevel(d.level, cfg)
 	d.health.SetAlerts(cfg.Alerts)
-	if cfg.Delivery.Concurrency != old.Delivery.Concurrency || cfg.Log.Format != old.Log.Format {
-		d.logger.Warn("delivery.concurrency and log.format take effect at the next restart")
+	if cfg.Delivery.Concurrency != old.Delivery.Concurrency || cfg.Log.Format != old.Log.Format || cfg.Log.Syslog != old.Log.Syslog {
+		d.logger.Warn("delivery.concurrency, log.format and log.syslog take effect at the next restart")
 	}
 	d.setRunning(cfg, time.Now())
 	return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -26,6 +27,7 @@ import (
 	"github.com/posthorn/posthorn/internal/sdnotify"
 	"github.com/posthorn/posthorn/internal/smtpd"
 	"github.com/posthorn/posthorn/internal/spool"
+	"github.com/posthorn/posthorn/internal/syslogfwd"
 )
 
 // runServe is the daemon: it wires the parts, serves until ctx is done
@@ -47,6 +49,18 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	level := new(slog.LevelVar)
 	logger := newLogger(cfg, level, stderr)
+	if cfg.Log.Syslog.Address != "" {
+		fwd, err := newForwarder(cfg, logger)
+		if err != nil {
+			fmt.Fprintln(stderr, "posthorn serve: log.syslog:", err)
+			return 1
+		}
+		fctx, stopFwd := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); fwd.Run(fctx) }()
+		defer func() { stopFwd(); <-done }() // flushes what is queued, briefly
+		logger = slog.New(fwd.Handler(logger.Handler()))
+	}
 	// Half the default GC headroom: a queue of 100,000 messages stays under
 	// 100 MB resident (docs/benchmarks.md) for a little more GC work.
 	if os.Getenv("GOGC") == "" {
@@ -66,6 +80,30 @@ func newLogger(cfg *config.Config, level *slog.LevelVar, w io.Writer) *slog.Logg
 		return slog.New(slog.NewTextHandler(w, hopts))
 	}
 	return slog.New(slog.NewJSONHandler(w, hopts))
+}
+
+// newForwarder builds the syslog forwarder of log.syslog; its own errors
+// go to the local log only.
+func newForwarder(cfg *config.Config, local *slog.Logger) (*syslogfwd.Forwarder, error) {
+	sc := cfg.Log.Syslog
+	var tlsCfg *tls.Config
+	if sc.TLS {
+		tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12}
+		if sc.CAFile != "" {
+			pem, err := os.ReadFile(sc.CAFile)
+			if err != nil {
+				return nil, err
+			}
+			tlsCfg.RootCAs = x509.NewCertPool()
+			if !tlsCfg.RootCAs.AppendCertsFromPEM(pem) {
+				return nil, errors.New("ca_file: no certificates found")
+			}
+		}
+	}
+	return syslogfwd.New(syslogfwd.Options{
+		Address: sc.Address, TLS: tlsCfg, Facility: sc.Facility, AppName: sc.AppName,
+		Hostname: cfg.Hostname, Buffer: sc.Buffer, MailOnly: sc.MailOnly, Logger: local,
+	}), nil
 }
 
 func setLevel(level *slog.LevelVar, cfg *config.Config) {
