@@ -142,6 +142,7 @@ listen = ""
 upstreams = ["$upstream"]
 retry_schedule = ["$retry"]
 tls = "none"
+${PH_EXTRA:-}
 CONF
 	"$WORK/posthorn" serve --config "$PH_CONF" 2>>"$WORK/posthorn.log" &
 	PH_PID=$!

@@ -39,9 +39,11 @@ func (d *daemon) httpHandler(reg *prometheus.Registry) http.Handler {
 	mux.Handle("GET /healthz", d.health)
 	mux.Handle("HEAD /healthz", d.health)
 	mux.Handle("GET /dashboard", dashboard.New(d.stats, d.live, time.Now))
-	th := trace.Handler(d.trace)
-	mux.Handle("GET /trace", th)
-	mux.Handle("GET /api/v1/trace", th)
+	if d.trace != nil {
+		th := trace.Handler(d.trace)
+		mux.Handle("GET /trace", th)
+		mux.Handle("GET /api/v1/trace", th)
+	}
 	return mux
 }
 

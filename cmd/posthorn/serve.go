@@ -149,14 +149,16 @@ func serve(ctx context.Context, path string, cfg *config.Config, logger *slog.Lo
 	defer db.Close()
 	d.stats = st
 	d.mlog.AddSink(st)
-	tdb, tr, err := openTrace(cfg.DataDir, cfg.Trace.Retention.Std(), cfg.Trace.MaxEvents, logger)
-	if err != nil {
-		return fmt.Errorf("opening the trace store: %w", err)
+	if cfg.Trace.MaxEvents > 0 {
+		tdb, tr, err := openTrace(cfg.DataDir, cfg.Trace.Retention.Std(), cfg.Trace.MaxEvents, logger)
+		if err != nil {
+			return fmt.Errorf("opening the trace store: %w", err)
+		}
+		defer tdb.Close()
+		defer tr.Close() // after Run returned (workers.Wait)
+		d.trace = tr
+		d.mlog.AddSink(tr)
 	}
-	defer tdb.Close()
-	defer tr.Close() // after Run returned (workers.Wait)
-	d.trace = tr
-	d.mlog.AddSink(tr)
 	d.store, err = spool.Open(p.queue, p.quarantine, logger)
 	if err != nil {
 		return err
@@ -220,8 +222,11 @@ func serve(ctx context.Context, path string, cfg *config.Config, logger *slog.Lo
 	abortCtx, abortWork := context.WithCancel(context.Background())
 	defer abortWork()
 	var workers sync.WaitGroup
-	workers.Add(8)
-	go func() { defer workers.Done(); tr.Run(stopCtx) }()
+	workers.Add(7)
+	if d.trace != nil {
+		workers.Add(1)
+		go func() { defer workers.Done(); d.trace.Run(stopCtx) }()
+	}
 	go func() { defer workers.Done(); d.listSrv.Run(stopCtx) }()
 	go func() { defer workers.Done(); st.Run(stopCtx) }()
 	go func() { defer workers.Done(); d.sampleStats(stopCtx) }()

@@ -88,7 +88,9 @@ func (c *Config) validateObserve(errs *Errors) {
 	positive(errs, "stats.retention", int64(c.Stats.Retention), c.Stats.Retention.String())
 	positive(errs, "stats.max_rows", int64(c.Stats.MaxRows), strconv.Itoa(c.Stats.MaxRows))
 	positive(errs, "trace.retention", int64(c.Trace.Retention), c.Trace.Retention.String())
-	positive(errs, "trace.max_events", int64(c.Trace.MaxEvents), strconv.Itoa(c.Trace.MaxEvents))
+	if c.Trace.MaxEvents < 0 {
+		errs.add("trace.max_events", "must not be negative (0 turns the trace store off), is %d", c.Trace.MaxEvents)
+	}
 	c.Alerts.validate(errs)
 	c.Lists.validate(errs)
 	if c.Tests == nil {
