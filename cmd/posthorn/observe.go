@@ -87,6 +87,11 @@ func (d *daemon) live() dashboard.Live {
 	for _, s := range d.courier().Status() {
 		l.Upstreams = append(l.Upstreams, dashboard.UpstreamLive{Name: s.Addr, Up: s.Up, DownSince: s.DownSince, LastError: s.LastError})
 	}
+	r := d.run.Load()
+	l.ConfigFingerprint, l.ConfigLoaded = r.fingerprint, r.loaded
+	if differs, since, _ := d.Drift(); differs {
+		l.DriftSince = since
+	}
 	return l
 }
 

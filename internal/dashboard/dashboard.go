@@ -33,6 +33,11 @@ type Live struct {
 	QueueDepth int
 	OldestAge  time.Duration // age of the oldest queued message; 0 when empty
 	Upstreams  []UpstreamLive
+	// The running configuration: fingerprint, load time, and since when
+	// the file on disk differs from it (zero when it does not).
+	ConfigFingerprint string
+	ConfigLoaded      time.Time
+	DriftSince        time.Time
 }
 
 // UpstreamLive is one upstream relay's current state.

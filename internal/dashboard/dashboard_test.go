@@ -472,3 +472,22 @@ func keys[V any](m map[string]V) []string {
 	}
 	return out
 }
+
+// TestConfigurationAndDrift: the running configuration and a file not
+// applied are on the page.
+func TestConfigurationAndDrift(t *testing.T) {
+	t.Parallel()
+	tr := newTraffic(t)
+	tr.send("gerrit", maillog.Accepted, time.Minute, 1)
+	tr.flush()
+	live := Live{ConfigFingerprint: "0123456789abcdef0123", ConfigLoaded: fixedNow().Add(-time.Hour)}
+	_, body := get(t, New(tr.st, func() Live { return live }, fixedNow), "GET", "/dashboard")
+	if !strings.Contains(body, "0123456789ab, loaded Mon 2 Mar 09:42") || strings.Contains(body, "not applied") {
+		t.Errorf("configuration without drift not shown right:\n%s", body)
+	}
+	live.DriftSince = fixedNow().Add(-30 * time.Minute)
+	_, body = get(t, New(tr.st, func() Live { return live }, fixedNow), "GET", "/dashboard")
+	if !strings.Contains(body, "not applied: the file differs since Mon 2 Mar 10:12") {
+		t.Errorf("drift not shown:\n%s", body)
+	}
+}

@@ -40,6 +40,8 @@ type liveView struct {
 	QueueDepth int
 	Oldest     string
 	Upstreams  []upstreamView
+	Config     string // fingerprint (short) and load time
+	Drift      string // since when the file differs; "" when it does not
 }
 
 type upstreamView struct {
@@ -286,6 +288,12 @@ func upState(v float64) (color, word string) {
 
 func liveFrom(l Live, loc *time.Location) *liveView {
 	v := &liveView{QueueDepth: l.QueueDepth, Oldest: humanDuration(l.OldestAge)}
+	if fp := l.ConfigFingerprint; fp != "" {
+		v.Config = fp[:min(12, len(fp))] + ", loaded " + l.ConfigLoaded.In(loc).Format("Mon 2 Jan 15:04")
+	}
+	if !l.DriftSince.IsZero() {
+		v.Drift = "the file differs since " + l.DriftSince.In(loc).Format("Mon 2 Jan 15:04")
+	}
 	for _, u := range l.Upstreams {
 		uv := upstreamView{Name: u.Name, Up: u.Up, LastError: u.LastError}
 		if !u.Up && !u.DownSince.IsZero() {
