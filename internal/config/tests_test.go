@@ -113,7 +113,7 @@ func TestInlineArrayOfTables(t *testing.T) {
 	doc := "hostname = \"relay.example.org\"\ntest = [\n  { name = \"a\", to = [\"x@example.com\"], expect = \"relayed\" },\n  { name = \"b\", to = [\"x@example.com\"], expect = \"sent\", colour = 1 },\n]\n"
 	_, err := Parse("inline.toml", []byte(doc))
 	want := "inline.toml:4: test[1].colour: unknown key\n" +
-		"inline.toml:4: test[1].expect: must be one of \"relayed\", \"refused\"; is \"sent\""
+		"inline.toml:4: test[1].expect: must be one of \"relayed\", \"refused\", \"accepted\", \"held\", \"rejected\", \"discarded\"; is \"sent\""
 	if err == nil || err.Error() != want {
 		t.Errorf("got\n%v\nwant\n%s", err, want)
 	}

@@ -85,10 +85,13 @@ type Test struct {
 	Message     string   `toml:"message"`      // the message, inline; default a minimal message
 	MessageFile string   `toml:"message_file"` // or read from this file (relative to the config file)
 	// The expected outcome.
-	Expect         string `toml:"expect"`          // "relayed" | "refused"; required
+	// "relayed" | "refused", or for a post to a list the action of its
+	// posting chain: "accepted" | "held" | "rejected" | "discarded"; required
+	Expect         string `toml:"expect"`
 	ExpectUpstream string `toml:"expect_upstream"` // relayed via this upstream ("direct" for MX); default any
 	ExpectService  string `toml:"expect_service"`  // attributed to this service; default any
 	ExpectCode     int    `toml:"expect_code"`     // refused with this SMTP code; default any
+	ExpectRule     string `toml:"expect_rule"`     // a list post decided by this rule; default any
 }
 
 // Lists configures the mailing-list server. With no domains, no list mail

@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -146,6 +147,11 @@ func (a *Alerts) validate(errs *Errors) {
 const (
 	ExpectRelayed = "relayed"
 	ExpectRefused = "refused"
+	// The outcomes of a post to a list: the action of its posting chain.
+	ExpectAccepted  = "accepted"
+	ExpectHeld      = "held"
+	ExpectRejected  = "rejected"
+	ExpectDiscarded = "discarded"
 )
 
 func (c *Config) validateTests(errs *Errors) {
@@ -185,7 +191,12 @@ func (c *Config) validateTests(errs *Errors) {
 		if t.Message != "" && t.MessageFile != "" {
 			errs.add(key+".message_file", "give message or message_file, not both")
 		}
-		oneOf(errs, key+".expect", t.Expect, ExpectRelayed, ExpectRefused)
+		oneOf(errs, key+".expect", t.Expect, ExpectRelayed, ExpectRefused,
+			ExpectAccepted, ExpectHeld, ExpectRejected, ExpectDiscarded)
+		if t.ExpectRule != "" && !slices.Contains([]string{ExpectAccepted, ExpectHeld, ExpectRejected, ExpectDiscarded}, t.Expect) {
+			errs.add(key+".expect_rule", "needs expect = %q, %q, %q or %q (a post to a list)",
+				ExpectAccepted, ExpectHeld, ExpectRejected, ExpectDiscarded)
+		}
 		if t.ExpectUpstream != "" && t.ExpectUpstream != "direct" {
 			if n, err := normalizeUpstream(t.ExpectUpstream); err != nil || !upstreams[n] {
 				errs.add(key+".expect_upstream", "%q is not in delivery.upstreams (or \"direct\")", t.ExpectUpstream)

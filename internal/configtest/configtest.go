@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/posthorn/posthorn/internal/config"
+	"github.com/posthorn/posthorn/internal/lists"
 	"github.com/posthorn/posthorn/internal/smtperr"
 )
 
@@ -14,6 +15,11 @@ import (
 const (
 	Relayed = config.ExpectRelayed
 	Refused = config.ExpectRefused
+	// The outcomes of a post to a list: its posting chain's action.
+	Accepted  = config.ExpectAccepted
+	Held      = config.ExpectHeld
+	Rejected  = config.ExpectRejected
+	Discarded = config.ExpectDiscarded
 	// Direct is the upstream of mail delivered by MX lookup.
 	Direct = "direct"
 )
@@ -29,11 +35,19 @@ type Options struct {
 	// loaded, for delivery with TLS "required" and no tls_ca_file; nil
 	// asks crypto/x509.
 	SystemRoots func() bool
+	// Lists is the current list data, opened read-only (nothing is
+	// written or recorded); nil when there is none. Cases to addresses
+	// on lists.domains and the list invariant read it.
+	Lists *lists.Store
+	// ListsErr is why Lists is nil although list data exists (it could
+	// not be opened): cases to list domains cannot run and the list
+	// invariant reports it.
+	ListsErr error
 }
 
 // Step is one decision of a simulated submission.
 type Step struct {
-	Stage string // "client", "trust", "service", "mail", "rcpt", "data", "route"; lists add theirs
+	Stage string // "client", "trust", "service", "mail", "rcpt", "data", "route", "list", "rule"
 	Key   string // the configuration key that decided, such as "smtp.trusted_networks[1]"; "" when none
 	Text  string // what was decided
 }
@@ -55,10 +69,14 @@ func (t *Trail) Add(stage, key, format string, args ...any) {
 
 // Outcome is what happened, or is expected to happen, to a submission.
 type Outcome struct {
-	Outcome  string // Relayed or Refused; "" (expected: any) only in Expected
-	Upstream string // first upstream tried ("host:port") or Direct; "" when refused or any
+	Outcome  string // Relayed, Refused, or for a list post Accepted, Held, Rejected, Discarded; "" (expected: any) only in Expected
+	Upstream string // first upstream tried ("host:port") or Direct; "" when refused, a list post or any
 	Service  string // the service the submission is attributed to; "" for any
-	Code     int    // SMTP reply code: 250 when relayed, the refusal's otherwise; 0 for any
+	Code     int    // SMTP reply code: 250 when relayed or posted, the refusal's otherwise; 0 for any
+	// Rule is the posting-chain rule that decided a list post ("" when
+	// the post went through the whole chain, or for any); record-only
+	// holds name every record-only rule that hit, joined by ",".
+	Rule string
 }
 
 // Case is the result of one test case.
@@ -96,6 +114,11 @@ func (s Severity) String() string {
 // Env is what invariants may ask about the host.
 type Env struct {
 	SystemRoots func() bool
+	// Context bounds the invariants' reads of list data.
+	Context context.Context
+	// Lists and ListsErr are those of Options.
+	Lists    *lists.Store
+	ListsErr error
 }
 
 // Invariant is a named check that every configuration must pass.
@@ -168,7 +191,7 @@ func (r *Result) Failures() []string {
 // and the invariants, and returns what it found. It touches no network
 // and writes nothing.
 func Run(ctx context.Context, cfg *config.Config, opts Options) Result {
-	env := Env{SystemRoots: opts.SystemRoots}
+	env := Env{SystemRoots: opts.SystemRoots, Context: ctx, Lists: opts.Lists, ListsErr: opts.ListsErr}
 	if env.SystemRoots == nil {
 		env.SystemRoots = func() bool {
 			pool, err := x509.SystemCertPool()
@@ -189,6 +212,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) Result {
 			Problems: inv.Check(cfg, env)})
 	}
 	sim := newSimulator(cfg)
+	sim.withLists(ctx, opts.Lists, opts.ListsErr)
 	for i := range cfg.Tests {
 		if err := ctx.Err(); err != nil {
 			res.Err = err
@@ -215,8 +239,11 @@ func describe(o Outcome) string {
 	if o.Upstream != "" {
 		b.WriteString(" via " + o.Upstream)
 	}
-	if o.Code != 0 && o.Outcome != Relayed {
+	if o.Code != 0 && (o.Outcome == Refused || o.Outcome == "") {
 		fmt.Fprintf(&b, " %d", o.Code)
+	}
+	if o.Rule != "" {
+		b.WriteString(" by rule " + o.Rule)
 	}
 	if o.Service != "" {
 		b.WriteString(" as service " + o.Service)

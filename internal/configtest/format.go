@@ -104,7 +104,7 @@ func (r *Result) Write(w io.Writer, verbose bool) error {
 // mx1.example.org:25", "refused 554 5.7.1 <x@example.com>: Relay access
 // denied", with " as service NAME" when withService.
 func actual(c *Case, withService bool) string {
-	s := describe(Outcome{Outcome: c.Actual.Outcome, Upstream: c.Actual.Upstream})
+	s := describe(Outcome{Outcome: c.Actual.Outcome, Upstream: c.Actual.Upstream, Rule: c.Actual.Rule})
 	if c.Actual.Outcome == Refused && c.Reply != nil {
 		s = Refused + " " + c.Reply.Error()
 	}

@@ -32,6 +32,7 @@ func Builtin() []Invariant {
 		{Name: LocalSubmission, Severity: Warning, Check: checkLocalSubmission},
 		{Name: DeliveryPossible, Severity: Failure, Check: checkDelivery},
 		{Name: HostnameQualified, Severity: Warning, Check: checkHostname},
+		{Name: ListMembersCanPost, Severity: Warning, Check: checkListMembers},
 	}
 }
 

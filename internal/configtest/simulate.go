@@ -3,6 +3,7 @@ package configtest
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/posthorn/posthorn/internal/config"
+	"github.com/posthorn/posthorn/internal/lists"
 	"github.com/posthorn/posthorn/internal/msghdr"
 	"github.com/posthorn/posthorn/internal/smtpd"
 	"github.com/posthorn/posthorn/internal/smtperr"
@@ -26,6 +28,11 @@ const maxHeaderSize = 1 << 20
 type simulator struct {
 	cfg    *config.Config
 	policy smtpd.Policy
+	// The list data (see withLists); lists is nil when there is none.
+	ctx      context.Context
+	lists    *lists.Store
+	listsErr error
+	chain    *lists.Chain
 }
 
 func newSimulator(cfg *config.Config) *simulator {
@@ -42,14 +49,29 @@ type submission struct {
 	local   bool // posthorn sendmail: no SMTP, always allowed to relay
 	ip      netip.Addr
 	trusted bool
+	from    string
+	msg     []byte        // the message, once data accepted it
+	relay   []string      // recipients that are not on a list domain
+	posts   []*lists.List // lists whose posting address is a recipient
+	others  []listRcpt    // companion addresses of lists (-owner, -request, ...)
 }
 
 func (s *simulator) run(t *config.Test) Case {
 	c := Case{Name: t.Name, Expected: Outcome{Outcome: t.Expect, Upstream: t.ExpectUpstream,
-		Service: t.ExpectService, Code: t.ExpectCode}}
+		Service: t.ExpectService, Code: t.ExpectCode, Rule: t.ExpectRule}}
 	sub := &submission{c: &c}
+	if t.ExpectRule != "" && !slices.Contains(lists.RuleOrder(), t.ExpectRule) {
+		c.Err = fmt.Errorf("expect_rule %q is not a rule of the posting chain (%s)", t.ExpectRule,
+			strings.Join(lists.RuleOrder(), ", "))
+		return c
+	}
 	if s.client(t, sub) && s.envelope(t, sub) && s.data(t, sub) {
-		s.route(t, sub)
+		if len(sub.relay) > 0 || len(sub.posts)+len(sub.others) == 0 {
+			s.route(sub)
+		}
+		if len(sub.posts)+len(sub.others) > 0 {
+			s.post(t, sub)
+		}
 	}
 	c.Passed = c.Err == nil && matches(c.Expected, c.Actual)
 	return c
@@ -152,6 +174,7 @@ func (s *simulator) envelope(t *config.Test, sub *submission) bool {
 		return false
 	}
 	tr.Add("mail", "", "sender <%s> accepted", from)
+	sub.from = from
 	var first *smtp.SMTPError
 	accepted := 0
 	max := s.cfg.SMTP.MaxRecipients
@@ -162,8 +185,12 @@ func (s *simulator) envelope(t *config.Test, sub *submission) bool {
 			e = &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 5, 3},
 				Message: fmt.Sprintf("Maximum limit of %d recipients reached", max)}
 			key = "smtp.max_recipients"
+		} else if s.cfg.IsListDomain(domainOf(to)) {
+			e, key = s.listRcpt(sub, to)
 		} else if e = smtpd.CheckRcpt(sub.trusted, to); e != nil && e.Code == 554 {
 			key = "smtp.trusted_networks"
+		} else if e == nil {
+			sub.relay = append(sub.relay, to)
 		}
 		if e != nil {
 			tr.Add("rcpt", key, "<%s> refused: %d %d.%d.%d %s", to, e.Code,
@@ -213,11 +240,13 @@ func (s *simulator) data(t *config.Test, sub *submission) bool {
 	}
 	tr.Add("data", "", "message of %d bytes with %d Received: fields (at most %d) accepted",
 		len(msg), h.Received, s.cfg.SMTP.MaxReceivedHeaders)
+	sub.msg = msg
 	return true
 }
 
-// route decides the first upstream and the failover order.
-func (s *simulator) route(t *config.Test, sub *submission) {
+// route decides the first upstream and the failover order for the
+// recipients that are not on a list domain.
+func (s *simulator) route(sub *submission) {
 	c := sub.c
 	c.Actual.Outcome, c.Actual.Code = Relayed, 250
 	if ups := s.cfg.Delivery.Upstreams; len(ups) > 0 {
@@ -233,7 +262,7 @@ func (s *simulator) route(t *config.Test, sub *submission) {
 	c.Route = []string{Direct}
 	c.Actual.Upstream = Direct
 	var domains []string
-	for _, to := range t.To {
+	for _, to := range sub.relay {
 		if _, d, ok := strings.Cut(to, "@"); ok && !slices.Contains(domains, d) {
 			domains = append(domains, d)
 		}
@@ -331,6 +360,7 @@ func (s *simulator) userKey(user string) string {
 // matches reports whether actual meets every expectation that is set.
 func matches(exp, act Outcome) bool {
 	return exp.Outcome == act.Outcome &&
+		(exp.Rule == "" || slices.Contains(strings.Split(act.Rule, ","), exp.Rule)) &&
 		(exp.Upstream == "" || exp.Upstream == act.Upstream) &&
 		(exp.Service == "" || exp.Service == act.Service) &&
 		(exp.Code == 0 || exp.Code == act.Code)
