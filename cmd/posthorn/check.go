@@ -2,14 +2,19 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/posthorn/posthorn/internal/config"
 	"github.com/posthorn/posthorn/internal/configtest"
+	"github.com/posthorn/posthorn/internal/lists"
+	"github.com/posthorn/posthorn/internal/store"
 )
 
 // checkCandidate loads the configuration at path ("" for the default file,
@@ -23,8 +28,43 @@ func checkCandidate(path string) (*config.Config, configtest.Result, error) {
 	if err != nil {
 		return nil, configtest.Result{}, err
 	}
-	res := configtest.Run(context.Background(), cfg, configtest.Options{Sources: sources})
+	opts, closeLists := checkOptions(context.Background(), cfg, sources)
+	defer closeLists()
+	res := configtest.Run(context.Background(), cfg, opts)
 	return cfg, res, nil
+}
+
+// checkOptions are the options of configtest.Run for cfg: its test
+// sources and, when lists.domains is set and data_dir/posthorn.db exists,
+// the current list data opened read-only (an error opening it is
+// reported by the list cases and invariant). closeFn releases the data.
+func checkOptions(ctx context.Context, cfg *config.Config, sources []config.TestSource) (opts configtest.Options, closeFn func()) {
+	opts = configtest.Options{Sources: sources}
+	closeFn = func() {}
+	if len(cfg.Lists.Domains) == 0 {
+		return opts, closeFn
+	}
+	path := filepath.Join(cfg.DataDir, "posthorn.db")
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return opts, closeFn
+	}
+	db, err := store.Open(path, store.Options{ReadOnly: true})
+	if err != nil {
+		opts.ListsErr = err
+		return opts, closeFn
+	}
+	// The check signs nothing that outlives it: a throwaway secret
+	// spares reading (or creating) the list secret file.
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	st, err := lists.New(ctx, db, lists.Options{Secret: secret, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		db.Close()
+		opts.ListsErr = err
+		return opts, closeFn
+	}
+	opts.Lists = st
+	return opts, func() { db.Close() }
 }
 
 // loadWithTests is loadConfig with the test files of the configuration
@@ -106,7 +146,8 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	opts := configtest.Options{Sources: sources}
+	opts, closeLists := checkOptions(context.Background(), cfg, sources)
+	defer closeLists()
 	if a.testsOnly {
 		opts.Invariants = []configtest.Invariant{}
 	}

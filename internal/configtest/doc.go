@@ -18,14 +18,31 @@
 //	rcpt     each recipient: smtp.max_recipients, then smtpd.CheckRcpt
 //	data     the message: smtp.max_message_size, the header section and
 //	         the Received: count against smtp.max_received_headers
-//	route    delivery.upstreams in failover order, or direct MX delivery
+//	route    delivery.upstreams in failover order, or direct MX delivery,
+//	         for the recipients not on a list domain
+//	list     a recipient on lists.domains: an existing list's address is
+//	         accepted from any client (smtpd.Policy.Rcpt), any other refused
+//	         550; after data, the poster found by each list's chain and its
+//	         verdict
+//	rule     each rule of the posting chain evaluated (hit or miss)
 //
 // The first refusal ends the case with outcome "refused" and its reply
 // (code, enhanced code, text); a case where every step passes is
 // "relayed" via the first upstream (or "direct"). Any refused recipient
-// makes the case refused. Later stages (lists and their rule chains) add
-// their own steps to the same trail.
+// makes the case refused.
+//
+// A case with a list's posting address among its recipients is a post:
+// lists.Chain.Evaluate runs on the message against the current list data
+// (Options.Lists, opened read-only; Evaluate records nothing) and the
+// outcome is the first list's action: "accepted" (distributed), "held",
+// "rejected" or "discarded", with the rule that decided (Outcome.Rule,
+// checked by expect_rule). Mail only to companion addresses (-owner,
+// -request, ...) is "accepted" without a chain. With no list data every
+// address on a list domain is unknown.
 //
 // Invariants are named checks that always run, each with a severity: a
 // Failure refuses the configuration, a Warning is reported only.
+// list-members-can-post simulates a plain member post to every list
+// (lists.Store.CheckSettings) and is a Warning: lists may mean to hold
+// members (announce-only), and such a change already needed confirmation.
 package configtest

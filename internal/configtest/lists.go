@@ -120,7 +120,7 @@ func addDecision(tr *Trail, l *lists.List, d *lists.Decision) {
 	if d.Member {
 		who = "a member"
 	}
-	tr.Add("list", "", "%s: poster %s (from %s) is %s", l.Address(), d.Poster, d.PosterSource, who)
+	tr.Add("list", "", "%s: poster %s (%s) is %s", l.Address(), d.Poster, sourceName(d.PosterSource), who)
 	for _, r := range d.Rules {
 		switch {
 		case r.Err != "":
@@ -139,6 +139,21 @@ func addDecision(tr *Trail, l *lists.List, d *lists.Decision) {
 	}
 	tr.Add("list", "", "%s: %s by rule %s: %s", l.Address(), outcomeOf(d.Action), rule,
 		strings.TrimPrefix(d.Reason, d.Rule+": "))
+}
+
+// sourceName says where the chain found the poster.
+func sourceName(src string) string {
+	switch src {
+	case "from":
+		return "the From: field"
+	case "sender":
+		return "the Sender: field"
+	case "reply-to":
+		return "the Reply-To: field"
+	case "envelope":
+		return "the envelope sender"
+	}
+	return src
 }
 
 // outcomeOf names the outcome of a chain action.

@@ -71,7 +71,7 @@ func TestListCases(t *testing.T) {
 			passed: true, actual: Outcome{Accepted, "", "unknown", 250, lists.RuleMemberModeration},
 			inTrail: []string{
 				"list: <team@lists.example.org> is the posting address of list team@lists.example.org: accepted from any client (lists.domains)",
-				"list: team@lists.example.org: poster ann@example.net (from from) is a member",
+				"list: team@lists.example.org: poster ann@example.net (the From: field) is a member",
 				"rule: member-moderation: hit",
 				"list: team@lists.example.org: accepted by rule member-moderation: ann@example.net (from) is a member; action accept (list default)\n"}},
 		{name: "stranger held",
@@ -94,7 +94,7 @@ func TestListCases(t *testing.T) {
 				"expect = \"held\"\nexpect_rule = \"member-moderation\"",
 			passed: false, actual: Outcome{Held, "", "unknown", 250, lists.RuleNonmemberModeration}},
 		{name: "unknown list refused",
-			test: `client = "192.0.2.7"` + "\nto = [\"nosuch@lists.example.org\"]\nexpect = \"refused\"\nexpect_code = 550",
+			test:   `client = "192.0.2.7"` + "\nto = [\"nosuch@lists.example.org\"]\nexpect = \"refused\"\nexpect_code = 550",
 			passed: true, actual: Outcome{Refused, "", "unknown", 550, ""},
 			reply:   "550 5.1.1 <nosuch@lists.example.org>: No such list or address",
 			inTrail: []string{"list: <nosuch@lists.example.org> is on list domain lists.example.org, and no list has that address (lists.domains)"}},
