@@ -2,6 +2,7 @@ package test
 
 import (
 	"github.com/emersion/go-smtp"
+	"net"
 
 	"strings"
 	"testing"
@@ -80,10 +81,21 @@ func TestListPostThroughDaemon(t *testing.T) {
 }
 
 func sendMessage(addr, from, rcpt, data string) error {
-	c, err := smtp.Dial(addr)
+	return sendVia("", addr, from, rcpt, data)
+}
+
+// sendVia sends one message in its own SMTP session, from the local
+// address src ("" = any).
+func sendVia(src, addr, from, rcpt, data string) error {
+	d := net.Dialer{Timeout: 10 * time.Second}
+	if src != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(src)}
+	}
+	conn, err := d.Dial("tcp", addr)
 	if err != nil {
 		return err
 	}
+	c := smtp.NewClient(conn)
 	defer c.Close()
 	if err := c.Hello("client.test"); err != nil {
 		return err

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
 	"github.com/posthorn/posthorn/internal/testutil"
 	"github.com/posthorn/posthorn/internal/testutil/postfix"
 )
@@ -20,31 +18,7 @@ import (
 // sendFrom sends one message from the local address src (a loopback
 // address: each one can be its own service).
 func sendFrom(src, addr, subject string) error {
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 10 * time.Second}
-	conn, err := d.Dial("tcp", addr)
-	if err != nil {
-		return err
-	}
-	c := smtp.NewClient(conn)
-	defer c.Close()
-	if err := c.Hello("client.test"); err != nil {
-		return err
-	}
-	if err := c.Mail("app@example.org", nil); err != nil {
-		return err
-	}
-	if err := c.Rcpt("user@example.net", nil); err != nil {
-		return err
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "Subject: %s\r\n\r\nbody\r\n", subject)
-	if err := w.Close(); err != nil {
-		return err
-	}
-	return c.Quit()
+	return sendVia(src, addr, "app@example.org", "user@example.net", "Subject: "+subject+"\r\n\r\nbody\r\n")
 }
 
 func httpGet(t *testing.T, url string) (int, string) {

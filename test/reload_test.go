@@ -76,29 +76,7 @@ func (p *posthorn) reload(t *testing.T) (code int, stdout, stderr string) {
 }
 
 func sendOne(addr, subject string) error {
-	c, err := smtp.Dial(addr)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	if err := c.Hello("client.test"); err != nil {
-		return err
-	}
-	if err := c.Mail("app@example.org", nil); err != nil {
-		return err
-	}
-	if err := c.Rcpt("user@example.net", nil); err != nil {
-		return err
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "Subject: %s\r\n\r\nbody\r\n", subject)
-	if err := w.Close(); err != nil {
-		return err
-	}
-	return c.Quit()
+	return sendVia("", addr, "app@example.org", "user@example.net", "Subject: "+subject+"\r\n\r\nbody\r\n")
 }
 
 // TestReloadBrokenFileKeepsRunning: a reload of a file that does not load is

@@ -22,8 +22,8 @@ const LocalLabel = "lists"
 
 // Router sends recipients to Local or Remote.
 type Router struct {
-	Local  Deliverer             // nil: every recipient is remote
-	Remote Deliverer             // the courier
+	Local   Deliverer              // nil: every recipient is remote
+	Remote  Deliverer              // the courier
 	IsLocal func(rcpt string) bool // a recipient on a list domain
 }
 
