@@ -58,12 +58,11 @@ func (c *collector) accept() {
 		}
 		c.mu.Lock()
 		c.conns = append(c.conns, nc)
-		c.mu.Unlock()
-		if c.stuck {
-			continue // never read; closed by stop
+		if !c.stuck { // a stuck collector never reads until released
+			c.wg.Add(1)
+			go c.read(nc)
 		}
-		c.wg.Add(1)
-		go c.read(nc)
+		c.mu.Unlock()
 	}
 }
 
@@ -126,6 +125,20 @@ func (c *collector) wait(t testing.TB, n int) []string {
 		case <-timeout.C:
 			t.Fatalf("collector got %d messages, want %d: %q", len(msgs), n, msgs)
 		}
+	}
+}
+
+// release makes a stuck collector read its connections, held and new.
+func (c *collector) release() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.stuck {
+		return
+	}
+	c.stuck = false
+	for _, nc := range c.conns {
+		c.wg.Add(1)
+		go c.read(nc)
 	}
 }
 
@@ -281,10 +294,11 @@ func start(t testing.TB, f *Forwarder) {
 	})
 }
 
-// waitFor polls cond every 5 ms for at most 10 s.
+// waitFor polls cond every 5 ms for at most 10 s (and 2000 polls).
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	for i := 0; i < 2000; i++ {
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; i < 2000 && time.Now().Before(deadline); i++ {
 		if cond() {
 			return
 		}
