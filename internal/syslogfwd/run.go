@@ -89,8 +89,9 @@ func (f *Forwarder) Run(ctx context.Context) error {
 				}
 				continue
 			}
+			nc := c.c
 			c.stopAfter = context.AfterFunc(ctx, func() {
-				c.c.SetWriteDeadline(time.Now().Add(f.o.FlushTimeout))
+				nc.SetWriteDeadline(time.Now().Add(f.o.FlushTimeout))
 			})
 			f.connected.Store(true)
 			f.o.Logger.Info("syslog: connected to the collector", slog.String("address", f.o.Address))
