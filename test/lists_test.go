@@ -1,6 +1,8 @@
 package test
 
 import (
+	"encoding/json"
+	"fmt"
 	"github.com/emersion/go-smtp"
 	"net"
 
@@ -74,6 +76,36 @@ func TestListPostThroughDaemon(t *testing.T) {
 	if !told["stranger@example.com"] || !told["owner@example.net"] {
 		t.Fatalf("notices went to %v, want the sender and the owner", told)
 	}
+	// A moderator approves it through the daemon: then the members get it.
+	var held []struct {
+		ID     int64  `json:"id"`
+		Sender string `json:"sender"`
+		Rule   string `json:"rule"`
+	}
+	if err := json.Unmarshal([]byte(p.cli(t, "held", "wikitech-l@lists.test", "--json")), &held); err != nil {
+		t.Fatal(err)
+	}
+	if len(held) != 1 || held[0].Sender != "stranger@example.com" || held[0].Rule != "nonmember-moderation" {
+		t.Fatalf("held posts %+v", held)
+	}
+	out := p.cli(t, "held", "approve", "wikitech-l@lists.test", fmt.Sprint(held[0].ID), "--reason", "looks fine")
+	if !strings.Contains(out, "done") {
+		t.Fatalf("approve: %s", out)
+	}
+	got = up.Wait(t, 6, 20*time.Second)
+	approved := map[string]bool{}
+	for _, m := range got[4:] {
+		if strings.Contains(string(m.Data), "\r\n\r\nspam") {
+			approved[m.Rcpts[0]] = true
+		}
+	}
+	if !approved["alice@example.net"] || !approved["bob@example.net"] {
+		t.Fatalf("approved post went to %v, want alice and bob", approved)
+	}
+	if err := json.Unmarshal([]byte(p.cli(t, "held", "wikitech-l@lists.test", "--json")), &held); err != nil || len(held) != 0 {
+		t.Fatalf("still held after approval: %+v (%v)", held, err)
+	}
+
 	// An unknown list address is refused at RCPT.
 	if err := sendMessage(p.Addr, "alice@example.net", "nolist@lists.test", "Subject: x\r\n\r\nx\r\n"); err == nil || !strings.Contains(err.Error(), "550") {
 		t.Fatalf("post to an unknown list: %v, want 550", err)

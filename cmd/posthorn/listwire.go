@@ -8,6 +8,7 @@ import (
 	"log/slog"
 
 	"github.com/posthorn/posthorn/internal/config"
+	"github.com/posthorn/posthorn/internal/control"
 	"github.com/posthorn/posthorn/internal/lists"
 	"github.com/posthorn/posthorn/internal/listserv"
 	"github.com/posthorn/posthorn/internal/queue"
@@ -106,4 +107,28 @@ func (d *daemon) localAnswer(cfg *config.Config) func(string) smtpd.LocalAnswer 
 // heldCount feeds the held_messages check.
 func (d *daemon) heldCount(ctx context.Context) (int, error) {
 	return d.lists.CountHeld(ctx)
+}
+
+// Held implements control.ListOps.
+func (d *daemon) Held(ctx context.Context, list string) ([]control.HeldPost, error) {
+	posts, err := d.lists.Held(ctx, list, 1000, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]control.HeldPost, 0, len(posts))
+	for _, p := range posts {
+		out = append(out, control.HeldPost{ID: p.ID, MessageID: p.MessageID, Sender: p.Sender, Subject: p.Subject,
+			Rule: p.Rule, Reason: p.Reason, Size: p.Size, Held: p.Held, Expires: p.Expires})
+	}
+	return out, nil
+}
+
+// Moderate implements control.ListOps: the list server sends what the
+// decision makes through the queue before the post leaves the queue.
+func (d *daemon) Moderate(ctx context.Context, list string, id int64, action, reason, moderator string) error {
+	a, err := lists.ParseModAction(action)
+	if err != nil {
+		return err
+	}
+	return d.listSrv.Moderate(ctx, list, id, a, reason, moderator)
 }

@@ -60,6 +60,8 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runLists(args, stdout, stderr)
 	case "members":
 		return runMembers(args, stdout, stderr)
+	case "held":
+		return runHeld(args, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "posthorn", version)
 		return 0
@@ -90,6 +92,8 @@ commands:
                         manage mailing lists and their settings history
   members add|remove|list|import|export LIST ...
                         manage a list's members
+  held LIST [--json] | held approve|reject|discard|accept-always|defer LIST ID... [--reason R]
+                        list and moderate held posts (through the running daemon)
   sendmail [opts] RCPT  queue a message from standard input (also as 'sendmail')
   queue list [--json]   list the queue (also as 'mailq')
   queue show ID | flush [ID] | hold ID | release ID | delete ID

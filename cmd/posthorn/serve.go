@@ -235,7 +235,7 @@ func serve(ctx context.Context, path string, cfg *config.Config, logger *slog.Lo
 	go func() { defer workers.Done(); pick.Run(stopCtx) }()
 	go func() { defer workers.Done(); d.watchDrift(stopCtx) }()
 
-	ctlSrv := newControlServer(control.NewDaemonHandler(d.q, pick.Poke, d))
+	ctlSrv := newControlServer(control.NewDaemonHandler(d.q, pick.Poke, d, d))
 	go ctlSrv.Serve(ctlLn)
 	logger.Info("posthorn started", slog.String("version", version), slog.String("hostname", cfg.Hostname),
 		slog.Any("smtp", cfg.SMTP.Listen), slog.String("http", cfg.HTTP.Listen),

@@ -103,13 +103,18 @@ func (c *Client) action(id, action string) error {
 
 // do sends one request and decodes a 200 reply into out (when not nil).
 func (c *Client) do(method, path string, out any) error {
+	return c.doBody(method, path, http.NoBody, out)
+}
+
+// doBody is do with a request body.
+func (c *Client) doBody(method, path string, reqBody io.Reader, out any) error {
 	ctx := context.Background()
 	if c.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
 		defer cancel()
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://posthorn"+path, http.NoBody)
+	req, err := http.NewRequestWithContext(ctx, method, "http://posthorn"+path, reqBody)
 	if err != nil {
 		return fmt.Errorf("control: %w", err)
 	}

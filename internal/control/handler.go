@@ -34,19 +34,26 @@ type handler struct {
 	ops    QueueOps
 	pickup func()
 	cfg    ConfigOps
+	lists  ListOps
 }
 
 // NewHandler serves the control API on ops. pickup wakes the sendmail drop
 // pickup; nil answers POST /v1/pickup with 501.
 func NewHandler(ops QueueOps, pickup func()) http.Handler {
-	return NewDaemonHandler(ops, pickup, nil)
+	return NewDaemonHandler(ops, pickup, nil, nil)
 }
 
 // NewDaemonHandler is NewHandler plus the configuration endpoints
-// (POST /v1/reload, GET /v1/config) when cfg is not nil.
-func NewDaemonHandler(ops QueueOps, pickup func(), cfg ConfigOps) http.Handler {
-	h := &handler{ops: ops, pickup: pickup, cfg: cfg}
+// (POST /v1/reload, GET /v1/config) when cfg is not nil, and moderation
+// (GET /v1/lists/{list}/held, POST /v1/lists/{list}/held/{id}/{action})
+// when lists is not nil.
+func NewDaemonHandler(ops QueueOps, pickup func(), cfg ConfigOps, lists ListOps) http.Handler {
+	h := &handler{ops: ops, pickup: pickup, cfg: cfg, lists: lists}
 	mux := http.NewServeMux()
+	if lists != nil {
+		mux.HandleFunc("GET /v1/lists/{list}/held", h.held)
+		mux.HandleFunc("POST /v1/lists/{list}/held/{id}/{action}", h.moderate)
+	}
 	if cfg != nil {
 		mux.HandleFunc("POST /v1/reload", h.reload)
 		mux.HandleFunc("GET /v1/config", h.running)
