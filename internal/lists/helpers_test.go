@@ -6,36 +6,18 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/posthorn/posthorn/internal/store"
+	"github.com/posthorn/posthorn/internal/testutil"
 )
 
 const testList = "wikitech-l@lists.example.org"
 
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type fixture struct {
 	s     *Store
-	clock *fakeClock
+	clock *testutil.Clock
 	chain *Chain
 }
 
@@ -46,7 +28,7 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	clock := &fakeClock{t: time.Date(2026, 5, 19, 17, 0, 0, 0, time.UTC)}
+	clock := testutil.NewClock(time.Date(2026, 5, 19, 17, 0, 0, 0, time.UTC))
 	s, err := New(context.Background(), db, Options{
 		Secret: []byte("0123456789abcdef-test-secret"),
 		Now:    clock.Now,

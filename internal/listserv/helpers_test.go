@@ -18,26 +18,10 @@ import (
 	"github.com/posthorn/posthorn/internal/lists"
 	"github.com/posthorn/posthorn/internal/spool"
 	"github.com/posthorn/posthorn/internal/store"
+	"github.com/posthorn/posthorn/internal/testutil"
 )
 
 const testList = "wikitech-l@lists.example.org"
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // sent is one message given to Submit.
 type sent struct {
@@ -113,7 +97,7 @@ type fixture struct {
 	chain *lists.Chain
 	srv   *Server
 	rec   *recorder
-	clock *fakeClock
+	clock *testutil.Clock
 }
 
 func newFixture(t testing.TB, edit func(*Options)) *fixture {
@@ -123,7 +107,7 @@ func newFixture(t testing.TB, edit func(*Options)) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	clock := &fakeClock{t: time.Date(2026, 5, 19, 17, 0, 0, 0, time.UTC)}
+	clock := testutil.NewClock(time.Date(2026, 5, 19, 17, 0, 0, 0, time.UTC))
 	logger := slog.New(slog.DiscardHandler)
 	ctx := context.Background()
 	ls, err := lists.New(ctx, db, lists.Options{Secret: []byte("0123456789abcdef-test-secret"), Now: clock.Now, Logger: logger})
