@@ -19,7 +19,20 @@ type Member struct {
 	// Moderation is the member's own action; nil means the list default.
 	Moderation *Action
 	Created    time.Time
+	// Mode is how a member receives posts: each one, or in digests.
+	Mode DeliveryMode
 }
+
+// DeliveryMode is how a member receives the list's posts.
+type DeliveryMode string
+
+const (
+	ModeRegular DeliveryMode = "regular" // every post as it is accepted
+	ModeDigest  DeliveryMode = "digest"  // collected posts in a digest
+)
+
+// Valid reports whether m is a known delivery mode.
+func (m DeliveryMode) Valid() bool { return m == ModeRegular || m == ModeDigest }
 
 // NewMember describes a member to add. Address may carry a display name
 // ("Ann <ann@example.org>"). Zero Role is member, zero Delivery enabled.
@@ -29,6 +42,7 @@ type NewMember struct {
 	Role        Role
 	Delivery    Delivery
 	Moderation  *Action
+	Mode        DeliveryMode // zero is regular
 }
 
 // BulkResult is the outcome for one address of a bulk operation: Err is nil
@@ -80,6 +94,12 @@ func (nm NewMember) normalize() (NewMember, error) {
 	if !nm.Delivery.Valid() {
 		return nm, &InvalidError{Field: "delivery", Value: string(nm.Delivery), Problem: "unknown delivery status"}
 	}
+	if nm.Mode == "" {
+		nm.Mode = ModeRegular
+	}
+	if !nm.Mode.Valid() {
+		return nm, &InvalidError{Field: "mode", Value: string(nm.Mode), Problem: "want regular or digest"}
+	}
 	if nm.Moderation != nil && !nm.Moderation.Valid() {
 		return nm, &InvalidError{Field: "moderation", Value: string(*nm.Moderation), Problem: "unknown action"}
 	}
@@ -93,8 +113,8 @@ func modArg(a *Action) any {
 	return string(*a)
 }
 
-const insertMember = `INSERT INTO members (list_id, address, addr_key, display_name, role, delivery, moderation, created)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+const insertMember = `INSERT INTO members (list_id, address, addr_key, display_name, role, delivery, moderation, created, mode)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
 
 // AddMember adds one member (any role), bypassing the subscription policy
 // (an administrator's add).
@@ -138,7 +158,7 @@ func (s *Store) AddMembers(ctx context.Context, list string, nms []NewMember) ([
 			continue
 		}
 		out[i].Address = n.Address
-		res, err := stmt.ExecContext(ctx, id, n.Address, addrKey(n.Address), n.DisplayName, string(n.Role), string(n.Delivery), modArg(n.Moderation), now)
+		res, err := stmt.ExecContext(ctx, id, n.Address, addrKey(n.Address), n.DisplayName, string(n.Role), string(n.Delivery), modArg(n.Moderation), now, string(n.Mode))
 		if err != nil {
 			return nil, fmt.Errorf("lists: add %s: %w", n.Address, err)
 		}
@@ -200,13 +220,13 @@ func (s *Store) RemoveMember(ctx context.Context, list, addr string, role Role) 
 	return res[0].Err
 }
 
-const memberCols = `id, address, display_name, role, delivery, moderation, created`
+const memberCols = `id, address, display_name, role, delivery, moderation, created, mode`
 
 func scanMember(row interface{ Scan(...any) error }, list string) (*Member, error) {
 	var m Member
 	var mod sql.NullString
 	var created int64
-	if err := row.Scan(&m.ID, &m.Address, &m.DisplayName, &m.Role, &m.Delivery, &mod, &created); err != nil {
+	if err := row.Scan(&m.ID, &m.Address, &m.DisplayName, &m.Role, &m.Delivery, &mod, &created, &m.Mode); err != nil {
 		return nil, err
 	}
 	if mod.Valid {
@@ -245,6 +265,14 @@ func (s *Store) SetDelivery(ctx context.Context, list, addr string, d Delivery) 
 		return &InvalidError{Field: "delivery", Value: string(d), Problem: "unknown delivery status"}
 	}
 	return s.updateMember(ctx, list, addr, RoleMember, `delivery = ?`, string(d))
+}
+
+// SetDeliveryMode switches a member between regular and digest delivery.
+func (s *Store) SetDeliveryMode(ctx context.Context, list, addr string, m DeliveryMode) error {
+	if !m.Valid() {
+		return &InvalidError{Field: "mode", Value: string(m), Problem: "want regular or digest"}
+	}
+	return s.updateMember(ctx, list, addr, RoleMember, `mode = ?`, string(m))
 }
 
 // SetModeration sets (nil: clears, back to the list default) the moderation

@@ -10,7 +10,9 @@ import (
 
 // MemberQuery selects a page of members.
 type MemberQuery struct {
-	Role   Role   // "" for every role
+	Role Role // "" for every role
+	// Mode, when set, selects members with that delivery mode only.
+	Mode   DeliveryMode
 	Search string // case-insensitive substring of address or display name
 	After  string // MemberPage.Next of the previous page; "" for the first
 	Limit  int    // page size; default 100, at most 1000
@@ -38,6 +40,10 @@ func (s *Store) Members(ctx context.Context, list string, q MemberQuery) (Member
 	if q.Role != "" {
 		where = append(where, "role = ?")
 		args = append(args, string(q.Role))
+	}
+	if q.Mode != "" {
+		where = append(where, "mode = ?")
+		args = append(args, string(q.Mode))
 	}
 	if q.After != "" {
 		key, role, err := decodeCursor(q.After)

@@ -62,5 +62,20 @@ func migrations() []string {
 			at INTEGER NOT NULL
 		)`,
 		`CREATE INDEX decisions_list ON decisions (list_id, id)`,
+		// 6: delivery mode of a member: "regular" (each post) or "digest".
+		`ALTER TABLE members ADD COLUMN mode TEXT NOT NULL DEFAULT 'regular'`,
+		// 7: pending unsubscriptions by mail, waiting for the address to
+		// confirm with the token (SHA-256 stored, as for subscriptions).
+		`CREATE TABLE pending_unsub (
+			id INTEGER PRIMARY KEY,
+			list_id INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,
+			address TEXT NOT NULL,
+			addr_key TEXT NOT NULL,
+			token_hash BLOB NOT NULL UNIQUE,
+			via TEXT NOT NULL,
+			created INTEGER NOT NULL,
+			expires INTEGER NOT NULL,
+			UNIQUE (list_id, addr_key)
+		)`,
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // SettingsVersion is the version of the Settings JSON this package writes.
@@ -65,6 +66,53 @@ type Settings struct {
 	SubjectPrefix     string          `json:"subject_prefix"`
 	// ConfirmDays is how long a confirmation token stays valid.
 	ConfirmDays int `json:"confirm_days"`
+	// Header and Footer are text put before and after the body of each
+	// distributed post (MIME-safe: see listserv). Placeholders: {list},
+	// {list_name}, {list_address}, {list_url}, {archive_url},
+	// {unsubscribe_url}, {unsubscribe_address}, {owner_address}.
+	Header string `json:"header"`
+	Footer string `json:"footer"`
+	// DMARCMitigation says what to do with a post whose From domain
+	// publishes a DMARC policy of reject or quarantine.
+	DMARCMitigation DMARCMitigation `json:"dmarc_mitigation"`
+	// DMARCMitigateUnconditionally applies DMARCMitigation to every post,
+	// without looking up the author's policy.
+	DMARCMitigateUnconditionally bool `json:"dmarc_mitigate_unconditionally"`
+	// DigestEnabled lets members choose digest delivery. When it is off,
+	// members in digest mode receive each post like everybody else.
+	DigestEnabled bool `json:"digest_enabled"`
+	// DigestSizeThreshold sends a digest once the collected posts reach
+	// this many kilobytes; 0 = no size trigger.
+	DigestSizeThreshold int `json:"digest_size_threshold"`
+	// DigestInterval sends a digest at the latest this long after the
+	// oldest post in it.
+	DigestInterval DigestInterval `json:"digest_interval"`
+}
+
+// DMARCMitigation is a list's answer to posters whose domain publishes a
+// strict DMARC policy (the meaning of Mailman 3's dmarc_mitigate_action).
+type DMARCMitigation string
+
+const (
+	DMARCNone      DMARCMitigation = "none"         // send as is
+	DMARCMungeFrom DMARCMitigation = "munge_from"   // From: "Name via List" <list>, author in Reply-To/Cc
+	DMARCWrap      DMARCMitigation = "wrap_message" // the post as a message/rfc822 attachment of a list message
+)
+
+// DigestInterval is the longest a post waits in a digest.
+type DigestInterval string
+
+const (
+	DigestDaily  DigestInterval = "daily"
+	DigestWeekly DigestInterval = "weekly"
+)
+
+// Duration is the length of the interval.
+func (d DigestInterval) Duration() time.Duration {
+	if d == DigestWeekly {
+		return 7 * 24 * time.Hour
+	}
+	return 24 * time.Hour
 }
 
 // DefaultSettings are the settings of a new list called name (the local
@@ -84,6 +132,10 @@ func DefaultSettings(name string) Settings {
 		ReplyTo:                ReplyToPoster,
 		SubjectPrefix:          "[" + name + "] ",
 		ConfirmDays:            3,
+		DMARCMitigation:        DMARCNone,
+		DigestEnabled:          true,
+		DigestSizeThreshold:    30,
+		DigestInterval:         DigestDaily,
 	}
 }
 
@@ -129,6 +181,19 @@ func (s *Settings) Validate() error {
 		}
 	default:
 		add("reply_to %q: want poster, list or explicit", s.ReplyTo)
+	}
+	switch s.DMARCMitigation {
+	case DMARCNone, DMARCMungeFrom, DMARCWrap:
+	default:
+		add("dmarc_mitigation %q: want none, munge_from or wrap_message", s.DMARCMitigation)
+	}
+	if s.DigestSizeThreshold < 0 {
+		add("digest_size_threshold %d: must be >= 0", s.DigestSizeThreshold)
+	}
+	switch s.DigestInterval {
+	case DigestDaily, DigestWeekly:
+	default:
+		add("digest_interval %q: want daily or weekly", s.DigestInterval)
 	}
 	for i, b := range s.BannedAddresses {
 		if err := checkAddrPattern(b); err != nil {

@@ -21,6 +21,11 @@ const (
 	Subscribed      SubState = "subscribed"
 	PendingConfirm  SubState = "pending-confirm"  // waiting for the address to confirm
 	PendingApproval SubState = "pending-approval" // waiting for a moderator
+	// PendingUnsubscribe: an unsubscription asked for by mail waits for
+	// the address to confirm (RequestUnsubscribe).
+	PendingUnsubscribe SubState = "pending-unsubscribe"
+	// Unsubscribed: Confirm completed an unsubscription.
+	Unsubscribed SubState = "unsubscribed"
 )
 
 // SubscribeResult is the outcome of Subscribe or Confirm.
@@ -116,8 +121,10 @@ func (s *Store) Subscribe(ctx context.Context, list, addr, via string) (Subscrib
 }
 
 // Confirm completes the confirmation step named by token: the address
-// becomes a member, or (confirm-then-moderate) waits for a moderator. An
-// unknown or expired token is a *TokenError; an expired one is deleted.
+// becomes a member, or (confirm-then-moderate) waits for a moderator; for
+// a token of RequestUnsubscribe the address stops being a member (State
+// Unsubscribed). An unknown or expired token is a *TokenError; an expired
+// one is deleted.
 func (s *Store) Confirm(ctx context.Context, token string) (SubscribeResult, error) {
 	var (
 		id, listID, expires int64
@@ -129,7 +136,7 @@ func (s *Store) Confirm(ctx context.Context, token string) (SubscribeResult, err
 		FROM pending p JOIN lists l ON l.id = p.list_id WHERE p.token_hash = ? AND p.state = ?`,
 		tokenHash(token), string(PendingConfirm)).Scan(&id, &listID, &addr, &name, &via, &expires, &lname, &ldomain, &setJSON)
 	if errors.Is(err, sql.ErrNoRows) {
-		return SubscribeResult{}, &TokenError{}
+		return s.confirmUnsubscribe(ctx, token)
 	}
 	if err != nil {
 		return SubscribeResult{}, fmt.Errorf("lists: confirm: %w", err)
@@ -169,7 +176,7 @@ func (s *Store) promote(ctx context.Context, id, listID int64, addr, name string
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, insertMember, listID, addr, addrKey(addr), name, string(RoleMember),
-		string(DeliveryEnabled), nil, s.now().UnixNano()); err != nil {
+		string(DeliveryEnabled), nil, s.now().UnixNano(), string(ModeRegular)); err != nil {
 		return fmt.Errorf("lists: add %s: %w", addr, err)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM pending WHERE id = ?`, id); err != nil {
@@ -258,7 +265,13 @@ func (s *Store) ExpirePending(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("lists: expire: %w", err)
 	}
-	return res.RowsAffected()
+	n, _ := res.RowsAffected()
+	res, err = s.db.ExecContext(ctx, `DELETE FROM pending_unsub WHERE expires <= ?`, s.now().UnixNano())
+	if err != nil {
+		return n, fmt.Errorf("lists: expire: %w", err)
+	}
+	k, _ := res.RowsAffected()
+	return n + k, nil
 }
 
 // Unsubscribe removes addr's member role (other roles stay) and any pending
