@@ -72,7 +72,7 @@ func helpText(l *lists.List) string {
 	a := l.Address()
 	return fmt.Sprintf("Commands for %s, sent to %s in the subject or the body:\n"+
 		"  subscribe     join the list (or mail %s)\n"+
-		"  unsubscribe   leave the list (or mail %s)\n"+
+		"  unsubscribe   leave the list, after confirming (or mail %s)\n"+
 		"  help          this text\n",
 		a, lists.CompanionAddress(a, lists.AddrRequest), lists.CompanionAddress(a, lists.AddrJoin),
 		lists.CompanionAddress(a, lists.AddrLeave))
@@ -116,17 +116,32 @@ func (s *Server) sendConfirmation(ctx context.Context, l *lists.List, res lists.
 	return err
 }
 
+// doUnsubscribe asks addr to confirm leaving l: a message to a list
+// address can carry anybody's From, so only the token, mailed to addr,
+// unsubscribes (the signed one-click link of List-Unsubscribe needs no
+// confirmation and is handled by the web UI).
 func (s *Server) doUnsubscribe(ctx context.Context, l *lists.List, addr string) string {
-	err := s.opts.Lists.Unsubscribe(ctx, l.Address(), addr)
+	res, err := s.opts.Lists.RequestUnsubscribe(ctx, l.Address(), addr, "mail")
 	var nf *lists.NotFoundError
+	var inv *lists.InvalidError
 	switch {
-	case errors.As(err, &nf):
+	case errors.As(err, &nf) || errors.As(err, &inv):
 		return addr + " is not a member."
 	case err != nil:
 		s.log.Error("listserv: unsubscribe failed", errAttr(err))
 		return "Unsubscribing failed; try again later."
 	}
-	return addr + " was unsubscribed."
+	caddr := lists.ConfirmAddress(l.Address(), res.Token)
+	text := fmt.Sprintf("Someone (hopefully you) asked to unsubscribe %s from %s.\n\n"+
+		"To confirm, reply to this message, or send a message to\n\n  %s\n\n"+
+		"before %s. If you did not ask, ignore this message: you stay subscribed.\n",
+		res.Address, l.Address(), caddr, res.Expires.UTC().Format("2 Jan 2006 15:04 MST"))
+	if _, err := s.send(ctx, notice{list: l, kind: "confirm-unsubscribe", from: caddr, replyTo: caddr,
+		to: []string{res.Address}, subject: "confirm " + res.Token, text: text}); err != nil {
+		s.logNoticeErr(l, "confirm-unsubscribe", err)
+		return "Could not send the confirmation request; try again later."
+	}
+	return "A confirmation request was sent to " + res.Address + "; you stay subscribed until you answer it."
 }
 
 func (s *Server) doConfirm(ctx context.Context, l *lists.List, token string) string {
@@ -145,6 +160,8 @@ func (s *Server) doConfirm(ctx context.Context, l *lists.List, token string) str
 		return "Confirmation failed; try again later."
 	case res.State == lists.PendingApproval:
 		return "Confirmed; your subscription now waits for a moderator's approval."
+	case res.State == lists.Unsubscribed:
+		return res.Address + " was unsubscribed from " + res.List + "."
 	}
 	return res.Address + " is now subscribed to " + res.List + "."
 }

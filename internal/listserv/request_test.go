@@ -45,15 +45,63 @@ func TestSubscribeByRequestWithConfirmation(t *testing.T) {
 	if len(ans) != 1 || !strings.Contains(ans[0].body, "now subscribed") {
 		t.Fatalf("answer: %+v", ans)
 	}
-	// Unsubscribe through -leave.
+	// Unsubscribe through -leave: only after confirming.
 	leave := lists.CompanionAddress(testList, lists.AddrLeave)
 	mustOK(t, f.deliver(t, "new@example.net", []string{leave}, "From: new@example.net", "To: "+leave,
 		"Subject: bye", "Message-ID: <s3@example.net>", "", ""))
-	if _, err := f.db.GetMember(ctx, testList, "new@example.net", lists.RoleMember); err == nil {
-		t.Fatal("still a member after -leave")
+	if _, err := f.db.GetMember(ctx, testList, "new@example.net", lists.RoleMember); err != nil {
+		t.Fatalf("unsubscribed by -leave without confirmation: %v", err)
 	}
-	if ans := to(f.rec.take(), "new@example.net"); len(ans) != 1 || !strings.Contains(ans[0].body, "unsubscribed") {
-		t.Fatalf("leave answer: %+v", ans)
+	confirmUnsub(t, f, "new@example.net")
+	if _, err := f.db.GetMember(ctx, testList, "new@example.net", lists.RoleMember); err == nil {
+		t.Fatal("still a member after confirming -leave")
+	}
+}
+
+// confirmUnsub finds the confirmation request sent to addr, replies to it
+// and checks the answer.
+func confirmUnsub(t *testing.T, f *fixture, addr string) {
+	t.Helper()
+	var req *sent
+	msgs := to(f.rec.take(), addr)
+	for i, m := range msgs {
+		if strings.HasPrefix(m.msg.Header.Get("Subject"), "confirm ") {
+			req = &msgs[i]
+		}
+	}
+	if req == nil || !strings.Contains(req.body, "unsubscribe") {
+		t.Fatalf("no unsubscribe confirmation request to %s in %+v", addr, msgs)
+	}
+	replyTo := req.msg.Header.Get("Reply-To")
+	mustOK(t, f.deliver(t, addr, []string{replyTo}, "From: "+addr, "To: "+replyTo,
+		"Subject: Re: "+req.msg.Header.Get("Subject"), "Message-ID: <c-"+addr+">", "", "yes", ""))
+	if ans := to(f.rec.take(), addr); len(ans) != 1 || !strings.Contains(ans[0].body, "was unsubscribed") {
+		t.Fatalf("confirm answer: %+v", ans)
+	}
+}
+
+func TestUnsubscribeByRequestNeedsConfirmation(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	f.roster(t)
+	ctx := context.Background()
+	request := lists.CompanionAddress(testList, lists.AddrRequest)
+	// A forged request: the token goes to ann, not to the forger, and ann stays.
+	mustOK(t, f.deliver(t, "mallory@example.net", []string{request}, "From: ann@example.org", "To: "+request,
+		"Subject: unsubscribe", "Message-ID: <u1@example.net>", "", ""))
+	msgs := f.rec.take()
+	if len(to(msgs, "mallory@example.net")) != 0 {
+		t.Fatalf("something went to the forger: %+v", msgs)
+	}
+	if _, err := f.db.GetMember(ctx, testList, "ann@example.org", lists.RoleMember); err != nil {
+		t.Fatalf("unsubscribed without confirmation: %v", err)
+	}
+	// Ann asks herself and confirms.
+	mustOK(t, f.deliver(t, "ann@example.org", []string{request}, "From: ann@example.org", "To: "+request,
+		"Subject: unsubscribe", "Message-ID: <u2@example.org>", "", ""))
+	confirmUnsub(t, f, "ann@example.org")
+	if _, err := f.db.GetMember(ctx, testList, "ann@example.org", lists.RoleMember); err == nil {
+		t.Fatal("still a member after confirming")
 	}
 }
 
