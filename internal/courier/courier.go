@@ -122,6 +122,9 @@ type Options struct {
 	DownBackoffMax time.Duration  // longest down period; default 10m
 	Now            func() time.Time
 	Logger         *slog.Logger // default discards
+	// DKIM signs each message once per Deliver call, before the first
+	// target (so after list processing); nil sends messages as they are.
+	DKIM Signer
 }
 
 func (o *Options) setDefaults() {
@@ -218,6 +221,14 @@ func (c *Courier) Deliver(ctx context.Context, m *Message) []Result {
 	if len(idx) == 0 {
 		return res
 	}
+	sm, err := c.signed(m)
+	if err != nil {
+		for _, i := range idx {
+			res[i].Err = err
+		}
+		return res
+	}
+	m = sm
 	if len(c.upstreams) > 0 {
 		c.deliverRelays(ctx, m, idx, res)
 	} else {
