@@ -1,0 +1,34 @@
+// Package webui serves the list pages of the web interface: the lists
+// index, a list's overview with its subscribe form, and, for the people who
+// run a list, its settings (with preview, warnings and history), members,
+// held posts, recent decisions and message trace.
+//
+// # Request flow
+//
+// The middleware of package web has already attached the Viewer (nil for
+// an anonymous reader) and the CSRF token, and refused unsafe requests
+// without a valid token. Every list handler then:
+//
+//	load list ─ missing ─────────────────────────────▶ 404
+//	          └ access(viewer, list) ─ below need ────▶ 403 (404 for a private list the viewer has no role on)
+//	                                  └ enough ───────▶ page or action ─▶ audit entry (actions)
+//
+// Access comes from the lists store, never from the session: a site admin
+// may do everything; an owner row on the list grants the owner pages
+// (settings, history, members) and the moderator pages; a moderator row
+// grants the moderator pages (held posts, decisions, trace); a member row
+// grants the member's own subscription settings. Anybody may see a public
+// list's overview and subscribe.
+//
+// # Settings change states
+//
+//	GET settings ─▶ form ─POST─▶ invalid ─▶ form with errors next to fields
+//	                            └ valid ─▶ preview (diff + warnings + reason)
+//	preview ─POST apply─▶ list changed meanwhile ─▶ preview again
+//	                     └ warnings not acknowledged / no reason ─▶ preview with errors
+//	                     └ ChangeSettings ─▶ new version ─▶ audit ─▶ history
+//
+// Moderation goes through Options.Moderate, which the daemon wires to the
+// list server so that an approved post is distributed before it leaves the
+// queue.
+package webui

@@ -1,0 +1,183 @@
+package webui
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/posthorn/posthorn/internal/lists"
+	"github.com/posthorn/posthorn/internal/web"
+)
+
+// indexRow is one list of the lists index.
+type indexRow struct {
+	List  *lists.List
+	Roles []string // the viewer's roles on it
+}
+
+// index shows the public lists and the viewer's own.
+func (u *UI) index(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	all, err := u.o.Lists.Lists(ctx)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	v := web.ViewerFrom(ctx)
+	var rows []indexRow
+	for _, l := range all {
+		row := indexRow{List: l}
+		if v != nil {
+			a, err := u.accessTo(ctx, v, l)
+			if err != nil {
+				u.fail(w, r, err)
+				return
+			}
+			row.Roles = roleNames(a)
+			if u.private(l) && !a.any() {
+				continue
+			}
+		} else if u.private(l) {
+			continue
+		}
+		rows = append(rows, row)
+	}
+	u.render(w, r, http.StatusOK, "Mailing lists", nil, "index", rows)
+}
+
+func roleNames(a *access) []string {
+	var out []string
+	switch {
+	case a.Owner && !a.SiteAdmin():
+		out = append(out, "owner")
+	case a.Moderator && !a.SiteAdmin():
+		out = append(out, "moderator")
+	case a.SiteAdmin():
+		out = append(out, "site admin")
+	}
+	if a.Member {
+		out = append(out, "member")
+	}
+	return out
+}
+
+// flash returns the message shown after a redirect, by code: never text
+// taken from the URL.
+func flash(code string) (notice, problem string) {
+	switch code {
+	case "subscribed":
+		return "You are subscribed.", ""
+	case "confirm":
+		return "A confirmation request was sent. Follow it to complete the subscription.", ""
+	case "approval":
+		return "Your request waits for a moderator's approval.", ""
+	case "exists":
+		return "", "That address is already subscribed."
+	case "unsubscribed":
+		return "You were unsubscribed.", ""
+	case "paused":
+		return "Delivery is paused: you stay a member but receive no posts.", ""
+	case "resumed":
+		return "Delivery is on again.", ""
+	}
+	return "", ""
+}
+
+// overviewData is the overview page.
+type overviewData struct {
+	A           *access
+	Subscribers int
+	Notice      string
+	Problem     string
+	Address     string // the subscribe form's value
+	Paused      bool
+}
+
+func (u *UI) overview(w http.ResponseWriter, r *http.Request, a *access) {
+	d := overviewData{A: a, Address: a.Email()}
+	d.Notice, d.Problem = flash(r.URL.Query().Get("done"))
+	u.showOverview(w, r, http.StatusOK, d)
+}
+
+func (u *UI) showOverview(w http.ResponseWriter, r *http.Request, status int, d overviewData) {
+	n, err := u.o.Lists.CountMembers(r.Context(), d.A.List.Address(), lists.RoleMember)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	d.Subscribers = n
+	d.Paused = d.A.Self != nil && d.A.Self.Delivery != lists.DeliveryEnabled
+	title := d.A.List.DisplayName
+	if title == "" {
+		title = d.A.List.Address()
+	}
+	u.render(w, r, status, title, nav(d.A, ""), "overview", d)
+}
+
+// subscribe starts the subscription of the address in the form.
+func (u *UI) subscribe(w http.ResponseWriter, r *http.Request, a *access) {
+	addr := strings.TrimSpace(r.PostFormValue("address"))
+	if addr == "" {
+		addr = a.Email()
+	}
+	sub := u.o.Subscribe
+	if sub == nil {
+		sub = func(ctx context.Context, list, addr string) (lists.SubscribeResult, error) {
+			return u.o.Lists.Subscribe(ctx, list, addr, "web")
+		}
+	}
+	res, err := sub(r.Context(), a.List.Address(), addr)
+	var ex *lists.ExistsError
+	var inv *lists.InvalidError
+	switch {
+	case errors.As(err, &ex):
+		redirect(w, r, listPath(a.List.Address(), ""), url.Values{"done": {"exists"}})
+		return
+	case errors.As(err, &inv):
+		u.showOverview(w, r, http.StatusBadRequest, overviewData{A: a, Address: addr,
+			Problem: "That is not an email address we can use: " + inv.Problem + "."})
+		return
+	case err != nil:
+		u.fail(w, r, err)
+		return
+	}
+	u.audit(r.Context(), AuditEntry{Actor: a.Email(), Action: "subscribe", List: a.List.Address(),
+		Target: res.Address, Detail: string(res.State)})
+	code := "subscribed"
+	switch res.State {
+	case lists.PendingConfirm:
+		code = "confirm"
+	case lists.PendingApproval:
+		code = "approval"
+	}
+	redirect(w, r, listPath(a.List.Address(), ""), url.Values{"done": {code}})
+}
+
+// me changes the viewer's own subscription: unsubscribe, pause or resume.
+func (u *UI) me(w http.ResponseWriter, r *http.Request, a *access) {
+	ctx, list, addr := r.Context(), a.List.Address(), a.Self.Address
+	var err error
+	code := r.PostFormValue("action")
+	switch code {
+	case "unsubscribe":
+		err = u.o.Lists.Unsubscribe(ctx, list, addr)
+		code = "unsubscribed"
+	case "pause":
+		err = u.o.Lists.SetDelivery(ctx, list, addr, lists.DeliveryDisabledSelf)
+		code = "paused"
+	case "resume":
+		err = u.o.Lists.SetDelivery(ctx, list, addr, lists.DeliveryEnabled)
+		code = "resumed"
+	default:
+		u.o.Renderer.Error(w, r, http.StatusBadRequest, "Unknown action.")
+		return
+	}
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.audit(ctx, AuditEntry{Actor: a.Email(), Action: "member." + code, List: list, Target: addr})
+	redirect(w, r, listPath(list, ""), url.Values{"done": {code}})
+}
