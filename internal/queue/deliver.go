@@ -41,9 +41,10 @@ func (q *Queue) attempt(ctx context.Context, it *item) {
 			q.record(m, &st.Rcpts[idx[k]], m.Env.Rcpts[idx[k]], res, now)
 		}
 	}
-	q.expire(p, m, &st, now)
-	q.notify(ctx, p, m, &st, now)
-	q.finish(p, it, st, now)
+	age := q.age(it, now)
+	q.expire(p, m, &st, age)
+	q.notify(ctx, p, m, &st, now, age)
+	q.finish(p, it, st, now, age)
 }
 
 func (q *Queue) deliver(ctx context.Context, p *Policy, m *spool.Message, rcpts []string) ([]courier.Result, error) {
@@ -85,9 +86,10 @@ func (q *Queue) record(m *spool.Message, r *spool.Rcpt, addr string, res courier
 	}
 }
 
-// expire fails the pending recipients of a message past its lifetime.
-func (q *Queue) expire(p *Policy, m *spool.Message, st *spool.State, now time.Time) {
-	if now.Sub(m.Env.Arrival) < p.MaxLifetime {
+// expire fails the pending recipients of a message past its lifetime
+// (age as in clock.go).
+func (q *Queue) expire(p *Policy, m *spool.Message, st *spool.State, age time.Duration) {
+	if age < p.MaxLifetime {
 		return
 	}
 	for i := range st.Rcpts {
@@ -110,7 +112,7 @@ func (q *Queue) expire(p *Policy, m *spool.Message, st *spool.State, now time.Ti
 // notify spools a bounce for recipients that failed in this attempt and a
 // delay notice once the message is old enough. If a notice cannot be
 // spooled, its recipients go back to pending so that nothing is forgotten.
-func (q *Queue) notify(ctx context.Context, p *Policy, m *spool.Message, st *spool.State, now time.Time) {
+func (q *Queue) notify(ctx context.Context, p *Policy, m *spool.Message, st *spool.State, now time.Time, age time.Duration) {
 	if m.Env.From == "" || m.Env.DSN {
 		return
 	}
@@ -128,7 +130,7 @@ func (q *Queue) notify(ctx context.Context, p *Policy, m *spool.Message, st *spo
 			}
 		}
 	}
-	if p.DelayWarning <= 0 || st.Warned || now.Sub(m.Env.Arrival) < p.DelayWarning {
+	if p.DelayWarning <= 0 || st.Warned || age < p.DelayWarning {
 		return
 	}
 	var pending []int
@@ -203,7 +205,7 @@ func (q *Queue) sendNotice(p *Policy, m *spool.Message, st *spool.State, which [
 }
 
 // finish persists the new state and puts the item where it belongs.
-func (q *Queue) finish(p *Policy, it *item, st spool.State, now time.Time) {
+func (q *Queue) finish(p *Policy, it *item, st spool.State, now time.Time, age time.Duration) {
 	m := it.msg
 	pending := false
 	attempts := 0
@@ -234,7 +236,8 @@ func (q *Queue) finish(p *Policy, it *item, st spool.State, now time.Time) {
 		q.mu.Unlock()
 		return
 	}
-	st.NextAttempt = q.nextAttempt(p, m, attempts, now)
+	st.Age = age
+	st.NextAttempt = q.nextAttempt(p, attempts, now, age)
 	if flush {
 		st.NextAttempt = now
 	}
@@ -267,11 +270,11 @@ func (q *Queue) finish(p *Policy, it *item, st spool.State, now time.Time) {
 
 // nextAttempt applies the retry schedule with jitter, never past the end of
 // the message's lifetime (so that expiry happens on time).
-func (q *Queue) nextAttempt(p *Policy, m *spool.Message, attempts int, now time.Time) time.Time {
+func (q *Queue) nextAttempt(p *Policy, attempts int, now time.Time, age time.Duration) time.Time {
 	s := p.RetrySchedule
 	step := s[min(max(attempts-1, 0), len(s)-1)]
 	next := now.Add(q.opts.Jitter(step))
-	if end := m.Env.Arrival.Add(p.MaxLifetime); next.After(end) {
+	if end := now.Add(p.MaxLifetime - age); next.After(end) {
 		next = end
 	}
 	if !next.After(now) {

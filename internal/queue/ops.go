@@ -138,8 +138,10 @@ func (q *Queue) Flush(id string) error {
 	defer q.mu.Unlock()
 	if id == "" {
 		now := q.opts.Now()
+		mono := q.opts.Mono()
 		for _, it := range q.retry {
 			it.msg.State.NextAttempt = now
+			it.dueMono = mono
 		}
 		// Every key is now equal; the heap stays valid.
 		q.signal()

@@ -42,6 +42,10 @@ type Options struct {
 	DelayWarning  time.Duration // 0 disables
 	Concurrency   int           // delivery workers
 	Now           func() time.Time
+	// Mono is a monotonic clock (any origin) that measures how long
+	// messages have been queued; default the process's monotonic clock.
+	// See clock.go for how it guards expiry against wall-clock steps.
+	Mono func() time.Duration
 	// Jitter spreads a retry delay; default ±10% at random.
 	Jitter  func(time.Duration) time.Duration
 	MailLog *maillog.Log
@@ -63,6 +67,9 @@ type item struct {
 	place place
 	elem  *list.Element // in fresh
 	index int           // in retry heap
+	// base is the message's age when it was added, at Mono() == addMono
+	// (see clock.go); dueMono is when its retry is due by Mono.
+	base, addMono, dueMono time.Duration
 	// Operator requests that arrive while the item is in flight, applied
 	// when the attempt ends.
 	wantHold, wantDelete, wantFlush bool
@@ -90,6 +97,9 @@ type Queue struct {
 func New(opts Options) *Queue {
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Mono == nil {
+		opts.Mono = defaultMono()
 	}
 	if opts.Jitter == nil {
 		opts.Jitter = func(d time.Duration) time.Duration {
@@ -169,7 +179,8 @@ func (q *Queue) add(m *spool.Message) {
 		r := &m.State.Rcpts[i]
 		r.LastError, r.Upstream = q.strs.get(r.LastError), q.strs.get(r.Upstream)
 	}
-	it := &item{msg: m}
+	now := q.opts.Now()
+	it := &item{msg: m, base: carried(m, now), addMono: q.opts.Mono()}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if _, dup := q.items[m.Env.ID]; dup {
@@ -237,6 +248,7 @@ func (q *Queue) pushFresh(it *item) {
 }
 
 func (q *Queue) pushRetry(it *item) {
+	q.setDue(it, q.opts.Now())
 	it.place = inRetry
 	heap.Push(&q.retry, it)
 	q.signal()
@@ -262,9 +274,14 @@ func (q *Queue) signal() {
 }
 
 // pick returns the next item to attempt, or nil and when the next retry is
-// due (zero if none).
+// due in wall time (zero if none).
 func (q *Queue) pick(now time.Time) (*item, time.Time) {
-	retryDue := len(q.retry) > 0 && !q.retry[0].msg.State.NextAttempt.After(now)
+	mono := q.opts.Mono()
+	retryDue := false
+	var wait time.Duration
+	if len(q.retry) > 0 {
+		retryDue, wait = due(q.retry[0], now, mono)
+	}
 	freshReady := q.fresh.Len() > 0
 	var it *item
 	switch {
@@ -282,7 +299,7 @@ func (q *Queue) pick(now time.Time) (*item, time.Time) {
 	}
 	if it == nil {
 		if len(q.retry) > 0 {
-			return nil, q.retry[0].msg.State.NextAttempt
+			return nil, now.Add(wait)
 		}
 		return nil, time.Time{}
 	}
@@ -298,8 +315,13 @@ func (q *Queue) next(ctx context.Context) *item {
 			return nil
 		}
 		q.mu.Lock()
-		it, due := q.pick(q.opts.Now())
-		more := q.fresh.Len() > 0 || (len(q.retry) > 0 && !q.retry[0].msg.State.NextAttempt.After(q.opts.Now()))
+		now := q.opts.Now()
+		it, dueAt := q.pick(now)
+		more := q.fresh.Len() > 0
+		if len(q.retry) > 0 {
+			d, _ := due(q.retry[0], now, q.opts.Mono())
+			more = more || d
+		}
 		q.mu.Unlock()
 		if it != nil {
 			if more {
@@ -309,8 +331,8 @@ func (q *Queue) next(ctx context.Context) *item {
 		}
 		var timer *time.Timer
 		var tc <-chan time.Time
-		if !due.IsZero() {
-			timer = time.NewTimer(max(due.Sub(q.opts.Now()), time.Millisecond))
+		if !dueAt.IsZero() {
+			timer = time.NewTimer(max(dueAt.Sub(now), time.Millisecond))
 			tc = timer.C
 		}
 		select {
@@ -324,12 +346,12 @@ func (q *Queue) next(ctx context.Context) *item {
 	}
 }
 
-// retryHeap orders items by next attempt.
+// retryHeap orders items by next attempt on the monotonic clock.
 type retryHeap []*item
 
 func (h retryHeap) Len() int { return len(h) }
 func (h retryHeap) Less(i, j int) bool {
-	return h[i].msg.State.NextAttempt.Before(h[j].msg.State.NextAttempt)
+	return h[i].dueMono < h[j].dueMono
 }
 func (h retryHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]

@@ -72,6 +72,10 @@ type State struct {
 	NextAttempt time.Time `json:"next_attempt,omitzero"`
 	Held        bool      `json:"held,omitempty"`
 	Warned      bool      `json:"warned,omitempty"` // delay notice sent
+	// Age is how long the message had been queued at this record, measured
+	// on the daemon's monotonic clock (immune to wall-clock steps); 0 in
+	// records written before it existed.
+	Age time.Duration `json:"age,omitempty"`
 }
 
 // InitialState is the state of a freshly committed message.
