@@ -101,7 +101,7 @@ func (s *Server) distribute(ctx context.Context, l *lists.List, msg *message, ke
 			return 0, err
 		}
 	}
-	out := s.prepare(l, msg, stripBodyLine)
+	out := s.prepare(l, msg, stripBodyLine, s.dmarcAction(ctx, l, msg), true)
 	total := 0
 	q := lists.MemberQuery{Role: lists.RoleMember, Limit: pageSize}
 	for range 1 << 20 { // bounded: 500M members

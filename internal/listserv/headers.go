@@ -29,10 +29,11 @@ type outPost struct {
 }
 
 // prepare rewrites msg for distribution on l: approval fields and old list
-// fields removed, subject prefix (once), Reply-To policy, RFC 2369/2919
-// fields common to all members. stripBodyLine removes the approval line at
-// the top of the body.
-func (s *Server) prepare(l *lists.List, msg *message, stripBodyLine bool) *outPost {
+// fields removed, subject prefix (once), Reply-To policy, DMARC mitigation
+// (dmarc, from dmarcAction), header and footer when decorated is set,
+// RFC 2369/2919 fields common to all members. stripBodyLine removes the
+// approval line at the top of the body.
+func (s *Server) prepare(l *lists.List, msg *message, stripBodyLine bool, dmarc lists.DMARCMitigation, decorated bool) *outPost {
 	drop := map[string]bool{}
 	for _, f := range dropFields() {
 		drop[strings.ToLower(f)] = true
@@ -41,7 +42,7 @@ func (s *Server) prepare(l *lists.List, msg *message, stripBodyLine bool) *outPo
 	if set.ReplyTo != lists.ReplyToPoster {
 		drop["reply-to"] = true
 	}
-	var h bytes.Buffer
+	var fields []field
 	hasSubject := false
 	for _, f := range msg.fields {
 		name := strings.ToLower(f.name)
@@ -50,19 +51,36 @@ func (s *Server) prepare(l *lists.List, msg *message, stripBodyLine bool) *outPo
 			continue
 		case name == "subject" && !hasSubject:
 			hasSubject = true
-			h.WriteString("Subject: " + prefixed(set.SubjectPrefix, f.value(), msg.subject()) + "\r\n")
+			fields = append(fields, newField("Subject", prefixed(set.SubjectPrefix, f.value(), msg.subject())))
 			continue
 		}
-		h.Write(f.raw)
+		fields = append(fields, f)
 	}
 	if !hasSubject && set.SubjectPrefix != "" {
-		h.WriteString("Subject: " + strings.TrimSpace(set.SubjectPrefix) + " (no subject)\r\n")
+		fields = append(fields, newField("Subject", strings.TrimSpace(set.SubjectPrefix)+" (no subject)"))
 	}
 	switch set.ReplyTo {
 	case lists.ReplyToList:
-		h.WriteString("Reply-To: " + l.Address() + "\r\n")
+		fields = append(fields, newField("Reply-To", l.Address()))
 	case lists.ReplyToExplicit:
-		h.WriteString("Reply-To: " + set.ReplyToAddress + "\r\n")
+		fields = append(fields, newField("Reply-To", set.ReplyToAddress))
+	}
+	body := msg.body
+	if stripBodyLine {
+		body = removeApprovalLine(body)
+	}
+	switch dmarc {
+	case lists.DMARCMungeFrom:
+		fields = s.mungeFrom(l, fields)
+	case lists.DMARCWrap:
+		fields, body = s.wrapForDMARC(l, msg.fields, fields, body)
+	}
+	if decorated {
+		fields, body = decorate(fields, body, s.placeholders(l, set.Header), s.placeholders(l, set.Footer))
+	}
+	var h bytes.Buffer
+	for _, f := range fields {
+		h.Write(f.raw)
 	}
 	addr := l.Address()
 	h.WriteString("List-Id: " + listID(l) + "\r\n")
@@ -80,10 +98,6 @@ func (s *Server) prepare(l *lists.List, msg *message, stripBodyLine bool) *outPo
 	}
 	h.WriteString("Precedence: list\r\n")
 	h.WriteString("X-BeenThere: " + addr + "\r\n")
-	body := msg.body
-	if stripBodyLine {
-		body = removeApprovalLine(body)
-	}
 	return &outPost{list: l, header: h.Bytes(), body: body, msgID: msg.get("Message-Id")}
 }
 

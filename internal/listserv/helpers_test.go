@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/mail"
 	"path/filepath"
 	"strings"
@@ -98,6 +99,40 @@ type fixture struct {
 	srv   *Server
 	rec   *recorder
 	clock *testutil.Clock
+	dns   *fakeDNS
+}
+
+// fakeDNS answers TXT lookups from a map; names not in it do not exist.
+type fakeDNS struct {
+	mu      sync.Mutex
+	txt     map[string][]string
+	fail    map[string]bool
+	lookups []string
+}
+
+func (d *fakeDNS) set(name string, txt ...string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.txt[name] = txt
+}
+
+func (d *fakeDNS) lookupTXT(_ context.Context, name string) ([]string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.lookups = append(d.lookups, name)
+	if d.fail[name] {
+		return nil, &net.DNSError{Err: "server misbehaving", Name: name, IsTemporary: true}
+	}
+	if txt, ok := d.txt[name]; ok {
+		return txt, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+}
+
+func (d *fakeDNS) count() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.lookups)
 }
 
 func newFixture(t testing.TB, edit func(*Options)) *fixture {
@@ -116,8 +151,9 @@ func newFixture(t testing.TB, edit func(*Options)) *fixture {
 	}
 	chain := lists.NewChain(ls, lists.ChainOptions{})
 	rec := &recorder{}
+	dns := &fakeDNS{txt: map[string][]string{}, fail: map[string]bool{}}
 	opts := Options{Lists: ls, Chain: chain, DB: db, Submit: rec.submit, Hostname: "mx1.example.org",
-		SiteURL: "https://lists.example.org", Now: clock.Now, Logger: logger, Concurrency: 1}
+		SiteURL: "https://lists.example.org", Now: clock.Now, Logger: logger, Concurrency: 1, LookupTXT: dns.lookupTXT}
 	if edit != nil {
 		edit(&opts)
 	}
@@ -128,7 +164,7 @@ func newFixture(t testing.TB, edit func(*Options)) *fixture {
 	if _, err := ls.CreateList(ctx, lists.ListSpec{Address: testList, DisplayName: "Wikitech"}); err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{db: ls, chain: chain, srv: srv, rec: rec, clock: clock}
+	return &fixture{db: ls, chain: chain, srv: srv, rec: rec, clock: clock, dns: dns}
 }
 
 func (f *fixture) add(t testing.TB, addr string, role lists.Role, d lists.Delivery) {
@@ -171,5 +207,20 @@ func mustOK(t testing.TB, res []courier.Result) {
 		if r.Err != nil {
 			t.Fatalf("%s: %v", r.Rcpt, r.Err)
 		}
+	}
+}
+
+// settings changes testList's settings.
+func (f *fixture) settings(t testing.TB, edit func(*lists.Settings)) {
+	t.Helper()
+	ctx := context.Background()
+	l, err := f.db.GetList(ctx, testList)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := l.Settings
+	edit(&set)
+	if err := f.db.SetSettings(ctx, testList, set); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
@@ -47,6 +48,14 @@ type Options struct {
 	BounceWindow            time.Duration // points older than this are forgotten; default 7 days
 	Concurrency             int           // parallel Submits during fan-out; default 8
 	TickInterval            time.Duration // Run's period; default 1m
+
+	// LookupTXT looks up the DMARC policies of posters' domains; a
+	// net.Resolver's when nil. "No such name" is an error that is a
+	// *net.DNSError with IsNotFound; any other error counts as a strict
+	// policy (see dmarc.go).
+	LookupTXT     LookupTXTFunc
+	DMARCTimeout  time.Duration // per post, for all its lookups; default 3s
+	DMARCCacheTTL time.Duration // how long a policy is remembered; default 1h (failures 5m)
 }
 
 func (o *Options) setDefaults() {
@@ -71,6 +80,12 @@ func (o *Options) setDefaults() {
 	def(&o.ModeratorNoticeInterval, 10*time.Minute)
 	def(&o.BounceWindow, 7*24*time.Hour)
 	def(&o.TickInterval, time.Minute)
+	def(&o.DMARCTimeout, 3*time.Second)
+	def(&o.DMARCCacheTTL, time.Hour)
+	if o.LookupTXT == nil {
+		r := &net.Resolver{}
+		o.LookupTXT = r.LookupTXT
+	}
 	if o.SenderNoticesPerDay <= 0 {
 		o.SenderNoticesPerDay = 3
 	}
@@ -90,6 +105,7 @@ type Server struct {
 	// noticeMu serializes moderator notices, so that concurrent holds on
 	// one list send one batch.
 	noticeMu sync.Mutex
+	dmarc    dmarcCache
 }
 
 // New applies the "listserv" migrations to opts.DB and returns a Server.
