@@ -87,6 +87,9 @@ func (f *fixture) build() error {
 	// than 2M random index inserts; BenchmarkWrite measures those).
 	var indexes []string
 	for _, m := range migrations {
+		if strings.Contains(m, " ON events ") {
+			continue // the first layout, dropped
+		}
 		if name, ok := strings.CutPrefix(m, "CREATE INDEX "); ok {
 			name = name[:strings.IndexByte(name, ' ')]
 			if _, err := db.Exec(`DROP INDEX ` + name); err != nil {

@@ -3,7 +3,6 @@ package trace
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -53,6 +52,9 @@ type Message struct {
 // Event is one stored mail log event. QueueID differs from the message's
 // for the events of a notice it generated.
 type Event struct {
+	// ID orders a message's events as they were recorded and is unique in
+	// the store: its segment's id shifted left by 12 bits plus its index
+	// in the segment.
 	ID        int64     `json:"id"`
 	Time      time.Time `json:"time"`
 	Kind      string    `json:"kind"`
@@ -129,24 +131,24 @@ func (r *Reader) find(ctx context.Context, q *Query) ([]hit, error) {
 	case q.Address != "":
 		return r.byAddress(ctx, q, strings.Trim(strings.TrimSpace(q.Address), "<>"))
 	case q.List != "":
-		return r.hits(ctx, `SELECT queue_id, id, time FROM events WHERE list = ?`+window(q)+
+		return r.hits(ctx, `SELECT queue_id, id, time FROM segments WHERE list = ?`+window(q, "time")+
 			` ORDER BY time DESC LIMIT ?`, windowArgs(q, q.List)...)
 	case q.Service != "":
-		return r.hits(ctx, `SELECT queue_id, id, time FROM events WHERE service = ? AND `+headKinds+window(q)+
+		return r.hits(ctx, `SELECT queue_id, id, time FROM segments WHERE service = ?`+window(q, "time")+
 			` ORDER BY time DESC LIMIT ?`, windowArgs(q, q.Service)...)
 	}
 	return nil, &QueryError{Reason: "nothing to look for: give a queue id, Message-ID, address, list or service"}
 }
 
 func (r *Reader) byQueueID(ctx context.Context, id string, limit int) ([]hit, error) {
-	h, err := r.hits(ctx, `SELECT queue_id, id, time FROM events WHERE queue_id = ? LIMIT 1`, id)
+	h, err := r.hits(ctx, `SELECT queue_id, id, time FROM segments WHERE queue_id = ? LIMIT 1`, id)
 	if err != nil || len(h) > 0 || len(id) < minPrefix || !isHex(id) {
 		return h, err
 	}
 	id = strings.ToLower(id)
 	// A prefix: every distinct queue id in [id, id+"~"), "~" sorting
 	// after every hex digit.
-	h, err = r.hits(ctx, `SELECT queue_id, max(id), max(time) FROM events WHERE queue_id >= ? AND queue_id < ?
+	h, err = r.hits(ctx, `SELECT queue_id, max(id), max(time) FROM segments WHERE queue_id >= ? AND queue_id < ?
 		GROUP BY queue_id LIMIT ?`, id, id+"~", limit)
 	slices.SortFunc(h, func(a, b hit) int { return int(sign(b.time - a.time)) })
 	return h, err
@@ -157,8 +159,8 @@ func (r *Reader) byMessageID(ctx context.Context, mid string, limit int) ([]hit,
 	if mid == "" {
 		return nil, nil
 	}
-	return r.hits(ctx, `SELECT queue_id, id, time FROM events WHERE message_id = ? AND `+headKinds+
-		` ORDER BY time DESC LIMIT ?`, mid, limit)
+	return r.hits(ctx, `SELECT queue_id, id, time FROM segments WHERE message_id = ?
+		ORDER BY time DESC LIMIT ?`, mid, limit)
 }
 
 // byAddress finds the messages sent from or to addr, newest first.
@@ -166,13 +168,13 @@ func (r *Reader) byAddress(ctx context.Context, q *Query, addr string) ([]hit, e
 	if addr == "" {
 		return nil, nil
 	}
-	from, err := r.hits(ctx, `SELECT queue_id, id, time FROM events WHERE sender = ? AND `+headKinds+window(q)+
+	from, err := r.hits(ctx, `SELECT queue_id, id, time FROM segments WHERE sender = ?`+window(q, "time")+
 		` ORDER BY time DESC LIMIT ?`, windowArgs(q, addr)...)
 	if err != nil {
 		return nil, err
 	}
-	to, err := r.hits(ctx, `SELECT queue_id, id, time FROM events WHERE rcpt = ?`+window(q)+
-		` ORDER BY time DESC LIMIT ?`, windowArgs(q, addr)...)
+	to, err := r.hits(ctx, `SELECT s.queue_id, s.id, r.time FROM rcpts r JOIN segments s ON s.id = r.segment
+		WHERE r.addr = ?`+window(q, "r.time")+` ORDER BY r.time DESC LIMIT ?`, windowArgs(q, addr)...)
 	if err != nil {
 		return nil, err
 	}
@@ -181,13 +183,14 @@ func (r *Reader) byAddress(ctx context.Context, q *Query, addr string) ([]hit, e
 	return all, nil
 }
 
-func window(q *Query) string {
+// window is the condition on col for q's From and To.
+func window(q *Query, col string) string {
 	s := ""
 	if !q.From.IsZero() {
-		s += " AND time >= ?"
+		s += " AND " + col + " >= ?"
 	}
 	if !q.To.IsZero() {
-		s += " AND time < ?"
+		s += " AND " + col + " < ?"
 	}
 	return s
 }
@@ -200,7 +203,7 @@ func windowArgs(q *Query, key string) []any {
 	if !q.To.IsZero() {
 		a = append(a, q.To.UnixNano())
 	}
-	// Many events of one message can match (one per recipient).
+	// Several segments of one message can match (one per write).
 	return append(a, q.Limit*8)
 }
 
@@ -238,7 +241,7 @@ func (r *Reader) collect(ctx context.Context, q *Query, hits []hit) ([]Message, 
 		}
 		var m Message
 		if h.queueID == "" {
-			evs, err := r.events(ctx, `SELECT `+selectCols+` FROM events WHERE id = ?`, h.id)
+			evs, err := r.events(ctx, `SELECT id, time, queue_id, events FROM segments WHERE id = ?`, h.id)
 			if err != nil {
 				return nil, err
 			}
@@ -270,7 +273,8 @@ func (r *Reader) collect(ctx context.Context, q *Query, hits []hit) ([]Message, 
 func (r *Reader) root(ctx context.Context, queueID string) (string, error) {
 	for range 4 { // a notice of a notice at most; bounded against loops
 		var parent sql.NullString
-		err := r.db.QueryRowContext(ctx, `SELECT queue_id FROM events WHERE notice_id = ? LIMIT 1`, queueID).Scan(&parent)
+		err := r.db.QueryRowContext(ctx, `SELECT parent FROM segments WHERE queue_id = ? AND parent IS NOT NULL LIMIT 1`,
+			queueID).Scan(&parent)
 		if err == sql.ErrNoRows || (err == nil && (!parent.Valid || parent.String == queueID)) {
 			return queueID, nil
 		}
@@ -292,7 +296,7 @@ func (r *Reader) message(ctx context.Context, queueID string) (Message, error) {
 			continue
 		}
 		done[ids[i]] = true
-		evs, err := r.events(ctx, `SELECT `+selectCols+` FROM events WHERE queue_id = ? ORDER BY id`, ids[i])
+		evs, err := r.events(ctx, `SELECT id, time, queue_id, events FROM segments WHERE queue_id = ? ORDER BY id`, ids[i])
 		if err != nil {
 			return m, err
 		}
@@ -353,6 +357,7 @@ func matches(q *Query, m *Message) bool {
 	return true
 }
 
+// events decodes the segments query selects (id, time, queue_id, events).
 func (r *Reader) events(ctx context.Context, query string, args ...any) ([]Event, error) {
 	rows, err := r.db.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -361,32 +366,15 @@ func (r *Reader) events(ctx context.Context, query string, args ...any) ([]Event
 	defer rows.Close()
 	var out []Event
 	for rows.Next() {
-		var e Event
-		var t int64
-		var qid, mid, svc, snd, rcpt, cli, up, reply, stage, list, action, notice, ex sql.NullString
-		var attempts, delay sql.NullInt64
-		if err := rows.Scan(&e.ID, &t, &e.Kind, &qid, &mid, &svc, &snd, &rcpt, &cli, &up, &reply, &stage,
-			&attempts, &delay, &list, &action, &notice, &ex); err != nil {
+		var id, t int64
+		var qid sql.NullString
+		var blob []byte
+		if err := rows.Scan(&id, &t, &qid, &blob); err != nil {
 			return nil, fmt.Errorf("trace: lookup: %w", err)
 		}
-		e.Time = time.Unix(0, t)
-		e.QueueID, e.Service, e.Sender, e.Rcpt = qid.String, svc.String, snd.String, rcpt.String
-		if mid.String != "" {
-			e.MessageID = "<" + mid.String + ">"
+		if out, err = decodeSegment(out, id, t, qid.String, blob); err != nil {
+			return nil, err
 		}
-		e.Client, e.Upstream, e.Reply, e.Stage = cli.String, up.String, reply.String, stage.String
-		e.Attempts, e.DelayMS = int(attempts.Int64), delay.Int64
-		e.List, e.Action, e.NoticeID = list.String, action.String, notice.String
-		if ex.Valid {
-			var x extra
-			if json.Unmarshal([]byte(ex.String), &x) == nil {
-				e.Rcpts, e.Size, e.Rules, e.Maybe = x.Rcpts, x.Size, x.Rules, x.Maybe
-				if x.Next != 0 {
-					e.Next = time.Unix(0, x.Next)
-				}
-			}
-		}
-		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("trace: lookup: %w", err)

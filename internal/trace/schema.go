@@ -1,7 +1,6 @@
 package trace
 
 import (
-	"encoding/json"
 	"errors"
 	"strings"
 
@@ -10,17 +9,30 @@ import (
 
 var errClosed = errors.New("trace: store closed")
 
-// headKinds are the event kinds that start a message's history; only they
-// carry the Message-ID and sender indexes. A query must repeat this exact
-// term for SQLite to use those partial indexes. The migration steps below
-// spell it out and, being released, never change: a new set is a new index
-// in a new step.
-const headKinds = `kind IN ('accepted','decision','held','rejected')`
-
 // migrations are the trace component's schema steps (append-only).
 //
-// Times are unix nanoseconds. Empty strings are stored as NULL so that the
-// partial indexes skip them. Addresses and list names compare without case.
+// Steps 1–8 are the first layout, one indexed row per event (table
+// events); they stay for databases that have not applied them yet. Step 9
+// onwards is the current layout, and step 17 drops the first layout's
+// table with whatever it held: traces are kept for days, and the
+// statements to copy millions of events would hold up the daemon's start
+// for longer than they are worth. The dropped table's pages are reused by
+// the new tables; the file does not shrink.
+//
+// Current layout: a segment is one write's events of one message (all of
+// them, in the common case that a message is received, delivered and
+// removed within one write), encoded in one blob (see codec.go) and found
+// through the segment's indexed columns: queue id; Message-ID, sender and
+// service of the events that start a message (headKind); list; and the
+// recipients, one rcpts row per distinct recipient. A notice's link to the
+// message that generated it is an empty segment under the notice's queue
+// id whose parent is that message's queue id.
+//
+// Times are unix nanoseconds; time is the segment's earliest event, or for
+// a recipient its earliest event in the segment. Empty strings are stored
+// as NULL so that the partial indexes skip them. Addresses and list names
+// compare without case. upto is the number of events written up to and
+// including the segment, so that MaxEvents is enforced without counting.
 var migrations = []string{
 	`CREATE TABLE events (
 		id INTEGER PRIMARY KEY,
@@ -49,82 +61,86 @@ var migrations = []string{
 	`CREATE INDEX events_service ON events (service, time) WHERE kind IN ('accepted','decision','held','rejected')`,
 	`CREATE INDEX events_list ON events (list, time) WHERE list IS NOT NULL`,
 	`CREATE INDEX events_notice ON events (notice_id) WHERE notice_id IS NOT NULL`,
+	// 9: the current layout.
+	`CREATE TABLE segments (
+		id INTEGER PRIMARY KEY,
+		time INTEGER NOT NULL,
+		queue_id TEXT,
+		message_id TEXT,
+		sender TEXT COLLATE NOCASE,
+		service TEXT,
+		list TEXT COLLATE NOCASE,
+		parent TEXT,
+		n INTEGER NOT NULL,
+		upto INTEGER NOT NULL,
+		events BLOB NOT NULL
+	)`,
+	`CREATE INDEX segments_queue ON segments (queue_id) WHERE queue_id IS NOT NULL`,
+	`CREATE INDEX segments_message ON segments (message_id) WHERE message_id IS NOT NULL`,
+	`CREATE INDEX segments_sender ON segments (sender, time) WHERE sender IS NOT NULL`,
+	`CREATE INDEX segments_service ON segments (service, time) WHERE service IS NOT NULL`,
+	`CREATE INDEX segments_list ON segments (list, time) WHERE list IS NOT NULL`,
+	`CREATE TABLE rcpts (
+		id INTEGER PRIMARY KEY,
+		addr TEXT NOT NULL COLLATE NOCASE,
+		time INTEGER NOT NULL,
+		segment INTEGER NOT NULL
+	)`,
+	`CREATE INDEX rcpts_addr ON rcpts (addr, time, segment)`,
+	// 17: the first layout's events are dropped (see above).
+	`DROP TABLE events`,
 }
 
-// writerPragmas tune the writer's connection. Random queue ids and
-// addresses dirty index pages all over the file, so a commit writes about
-// one page per event to the WAL; a larger cache and a WAL checkpointed
-// every 8192 pages (32 MB) instead of 1000 let a hot page be written back
-// once for many commits, with fewer fsyncs. The WAL file is truncated back
-// to 32 MB after a checkpoint.
+// writerPragmas tune the writer's connection. A larger cache and a WAL
+// checkpointed every 8192 pages (32 MB) instead of 1000 let a hot index
+// page be written back once for many commits, with fewer fsyncs. The WAL
+// file is truncated back to 32 MB after a checkpoint. Temporary storage
+// (a statement journal, if SQLite still wants one) stays in memory instead
+// of costing file writes. store.Open already
+// sets synchronous=NORMAL: a commit is not fsynced, only checkpoints are.
 var writerPragmas = []string{
 	`PRAGMA cache_size = -16384`,
 	`PRAGMA wal_autocheckpoint = 8192`,
 	`PRAGMA journal_size_limit = 33554432`,
+	`PRAGMA temp_store = MEMORY`,
 }
 
-// insertRows is how many events one multi-row INSERT carries: fewer
-// statement executions per event, far under SQLite's 32766 variables.
+// headKind says whether events of kind k start a message's history: only
+// they set a segment's Message-ID, sender and service.
+func headKind(k maillog.Kind) bool {
+	switch k {
+	case maillog.Accepted, maillog.Decision, maillog.Held, maillog.Rejected:
+		return true
+	}
+	return false
+}
+
+// insertRows is how many rows one multi-row INSERT carries: fewer
+// statement executions per row, far under SQLite's 32766 variables.
 const insertRows = 64
 
-// insertSQL inserts n events.
-func insertSQL(n int) string {
+// insertSQL is an INSERT of n rows into table's cols. OR ROLLBACK: a
+// failed insert ends the write's transaction (which is what the writer
+// does anyway), so SQLite need not journal each statement to undo it
+// alone, which costs a write of every page it changes.
+func insertSQL(table, cols string, n int) string {
+	ncols := strings.Count(cols, ",") + 1
+	row := "(?" + strings.Repeat(",?", ncols-1) + ")"
 	var b strings.Builder
-	b.WriteString(`INSERT INTO events (time, kind, queue_id, message_id, service, sender, rcpt, client,
-	upstream, reply, stage, attempts, delay_ms, list, action, notice_id, extra) VALUES `)
+	b.WriteString("INSERT OR ROLLBACK INTO " + table + " (" + cols + ") VALUES ")
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+		b.WriteString(row)
 	}
 	return b.String()
 }
 
-const selectCols = `id, time, kind, queue_id, message_id, service, sender, rcpt, client,
-	upstream, reply, stage, attempts, delay_ms, list, action, notice_id, extra`
-
-// extra holds the fields that no lookup uses, as JSON.
-type extra struct {
-	Rcpts int      `json:"rcpts,omitempty"`
-	Size  int64    `json:"size,omitempty"`
-	Next  int64    `json:"next,omitempty"` // unix ns
-	Rules []string `json:"rules,omitempty"`
-	Maybe bool     `json:"maybe,omitempty"`
-}
-
-// insertArgs appends e's column values to args.
-func insertArgs(args []any, e *maillog.Event) []any {
-	x := extra{Rcpts: e.Rcpts, Size: e.Size, Rules: e.Rules, Maybe: e.Maybe}
-	if !e.Next.IsZero() {
-		x.Next = e.Next.UnixNano()
-	}
-	var ex any
-	if x.Rcpts != 0 || x.Size != 0 || x.Next != 0 || len(x.Rules) > 0 || x.Maybe {
-		b, _ := json.Marshal(x) // plain struct: cannot fail
-		ex = string(b)
-	}
-	return append(args,
-		e.Time.UnixNano(), string(e.Kind), null(e.QueueID), null(normMessageID(e.MessageID)),
-		null(e.Service), null(e.From), null(e.Rcpt), null(e.Client), null(e.Upstream),
-		null(e.Reply), null(e.Stage), nullInt(int64(e.Attempts)), nullInt(e.Delay.Milliseconds()),
-		null(e.List), null(e.Action), null(e.NoticeID), ex,
-	)
-}
-
-func null(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-func nullInt(n int64) any {
-	if n == 0 {
-		return nil
-	}
-	return n
-}
+const (
+	segmentCols = `id, time, queue_id, message_id, sender, service, list, parent, n, upto, events`
+	rcptCols    = `addr, time, segment`
+)
 
 // normMessageID is the Message-ID as stored and looked up: without
 // surrounding space and angle brackets.

@@ -5,23 +5,41 @@
 // Flow: the mail log calls Record on the mail path. Record only appends the
 // event to a bounded in-memory buffer and wakes the writer; when the buffer
 // is full the event is dropped and counted (Dropped), so mail never waits for
-// the disk. Run is the writer: it takes the whole buffer at once and inserts
-// it in one transaction with a prepared statement (at most one write a
-// second, so that a commit carries many events), prunes every minute, and
-// writes what is left when its context ends. Flush writes the buffer now
-// (tests, shutdown).
+// the disk. Run is the writer: it takes the whole buffer at once and writes
+// it in one transaction (at most one write a second, so that a commit
+// carries many events), prunes every minute, and writes what is left when
+// its context ends. Flush writes the buffer now (tests, shutdown).
 //
-// Pruning: event ids grow with time, so old events are always the lowest
-// ids. Retention and MaxEvents are enforced by deleting id ranges from the
-// low end in chunks, which never scans the table and never holds the write
-// lock for long.
+// Layout (schema.go, codec.go): a write groups its events by queue id; each
+// group is one segment row holding the events as a compact blob, with the
+// message's keys in indexed columns and one rcpts row per distinct
+// recipient. A message received, delivered and removed within one write is
+// one row and a few index entries however many events it had; a message
+// deferred across writes has one segment per write. Lookups never look
+// inside blobs: they find segments through the indexes and decode them.
+//
+// Durability: the trace is a record for people, not the mail's durable
+// state (that is the spool). Commits are not fsynced (WAL with
+// synchronous=NORMAL, set by store.Open), and events wait up to a second in
+// memory before they are written, so a crash or power loss may lose the
+// last second or two of trace events; the database itself stays
+// consistent.
+//
+// Pruning: segment ids grow with time, so old segments are always the
+// lowest ids. Retention (by a segment's earliest event) and MaxEvents (by
+// the running event count upto) are enforced by deleting id ranges from
+// the low end in chunks, with the rcpts rows that point into them, which
+// never scans the table and never holds the write lock for long. A
+// segment goes as a whole: the store never holds more than MaxEvents
+// events, and a message deferred for longer than Retention keeps only its
+// newer segments.
 //
 // Lookups (Reader.Lookup) go through small partial indexes: queue id on every
-// event, Message-ID and sender on the events that start a message
-// (accepted, decision, held, rejected), recipient on per-recipient events,
-// list and notice id where set. A hit is widened to the whole message: all
-// its events, plus the events of the bounce and delay notices it generated
-// (linked by the notice event's NoticeID), in time order.
+// segment, Message-ID, sender and service of the events that start a
+// message (accepted, decision, held, rejected), list where set, and the
+// recipients. A hit is widened to the whole message: all its segments, plus
+// the segments of the bounce and delay notices it generated (linked by the
+// notice event's NoticeID), with the events in time order.
 package trace
 
 import (
@@ -47,7 +65,7 @@ const (
 const (
 	pruneEvery = time.Minute
 	writePause = time.Second // events gather this long before a write
-	pruneChunk = 20_000      // events deleted per transaction
+	pruneChunk = 5_000       // segments deleted per transaction
 	pruneSteps = 50          // chunks per periodic prune; the rest waits for the next tick
 )
 
@@ -75,11 +93,10 @@ type Store struct {
 
 	writeMu sync.Mutex // one writer: Run, Flush and Prune take turns
 	conn    *sql.Conn
-	insert  *sql.Stmt // one event
-	insertN *sql.Stmt // insertRows events
-	args    []any
+	stmts   stmts
+	w       writeState
 	closed  bool
-	chunk   int64 // events deleted per prune transaction
+	chunk   int64 // segments deleted per prune transaction
 }
 
 // New migrates db (opened read-write with store.Open) to the trace schema
@@ -116,27 +133,25 @@ func New(db *sql.DB, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("trace: %s: %w", p, err)
 		}
 	}
-	ins, err := conn.PrepareContext(ctx, insertSQL(1))
-	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("trace: prepare insert: %w", err)
+	st := &Store{
+		Reader: &Reader{db: db},
+		opts:   opts,
+		db:     db,
+		wake:   make(chan struct{}, 1),
+		conn:   conn,
+		chunk:  pruneChunk,
 	}
-	insN, err := conn.PrepareContext(ctx, insertSQL(insertRows))
-	if err != nil {
-		ins.Close()
+	if err := st.stmts.prepare(ctx, conn); err != nil {
+		st.stmts.close()
 		conn.Close()
-		return nil, fmt.Errorf("trace: prepare insert: %w", err)
+		return nil, err
 	}
-	return &Store{
-		Reader:  &Reader{db: db},
-		opts:    opts,
-		db:      db,
-		wake:    make(chan struct{}, 1),
-		conn:    conn,
-		insert:  ins,
-		insertN: insN,
-		chunk:   pruneChunk,
-	}, nil
+	if err := st.loadTail(ctx); err != nil {
+		st.stmts.close()
+		conn.Close()
+		return nil, err
+	}
+	return st, nil
 }
 
 // Record queues e for writing. It never blocks: when the buffer is full the
@@ -246,36 +261,7 @@ func (s *Store) recycle(batch []maillog.Event) {
 	s.mu.Unlock()
 }
 
-// write inserts batch in one transaction. Callers hold writeMu.
-func (s *Store) write(ctx context.Context, batch []maillog.Event) error {
-	tx, err := s.conn.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("trace: begin: %w", err)
-	}
-	defer tx.Rollback()
-	one, many := tx.StmtContext(ctx, s.insert), tx.StmtContext(ctx, s.insertN)
-	for len(batch) > 0 {
-		st, n := one, 1
-		if len(batch) >= insertRows {
-			st, n = many, insertRows
-		}
-		s.args = s.args[:0]
-		for i := range n {
-			s.args = insertArgs(s.args, &batch[i])
-		}
-		if _, err := st.ExecContext(ctx, s.args...); err != nil {
-			return fmt.Errorf("trace: insert: %w", err)
-		}
-		batch = batch[n:]
-	}
-	clear(s.args)
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("trace: commit: %w", err)
-	}
-	return nil
-}
-
-// Prune deletes every event beyond retention or MaxEvents now.
+// Prune deletes every segment beyond retention or MaxEvents now.
 func (s *Store) Prune(ctx context.Context) error {
 	return s.prune(ctx, -1)
 }
@@ -305,41 +291,80 @@ func (s *Store) prune(ctx context.Context, steps int) error {
 	return nil
 }
 
-// pruneChunk deletes at most s.chunk of the oldest events if they are
-// past retention or beyond MaxEvents; more says whether another chunk may be
-// due. Callers hold writeMu.
+// pruneChunk deletes at most s.chunk of the oldest segments if they are
+// past retention or beyond MaxEvents, with their recipients; more says
+// whether another chunk may be due. Callers hold writeMu.
 func (s *Store) pruneChunk(ctx context.Context, cutoff int64) (n int64, more bool, err error) {
-	var lo, hi sql.NullInt64
-	if err := s.conn.QueryRowContext(ctx, `SELECT min(id), max(id) FROM events`).Scan(&lo, &hi); err != nil {
+	var lo, hi, hiUpto sql.NullInt64
+	if err := s.conn.QueryRowContext(ctx, `SELECT min(id), max(id) FROM segments`).Scan(&lo, &hi); err != nil {
 		return 0, false, err
 	}
 	if !lo.Valid {
 		return 0, false, nil
 	}
-	end := lo.Int64 + s.chunk
-	// Ids below countEnd exceed MaxEvents.
-	countEnd := min(hi.Int64-int64(s.opts.MaxEvents)+1, end)
-	// The first event inside retention within this chunk, if any.
-	young := end
-	var id int64
-	err = s.conn.QueryRowContext(ctx, `SELECT id FROM events WHERE id >= ? AND id < ? AND time >= ? ORDER BY id LIMIT 1`,
-		lo.Int64, end, cutoff).Scan(&id)
-	switch {
-	case err == nil:
-		young = id
-	case err != sql.ErrNoRows:
+	if err := s.conn.QueryRowContext(ctx, `SELECT upto FROM segments WHERE id = ?`, hi.Int64).Scan(&hiUpto); err != nil {
 		return 0, false, err
 	}
-	cut := max(young, countEnd)
-	if cut <= lo.Int64 {
-		return 0, false, nil
+	end := lo.Int64 + s.chunk
+	// A segment holds events upto-n+1 .. upto; those numbered up to limit
+	// exceed MaxEvents, and so does every segment that holds one.
+	limit := hiUpto.Int64 - int64(s.opts.MaxEvents)
+	first := func(cond string, arg int64) (int64, error) {
+		var id int64
+		err := s.conn.QueryRowContext(ctx, `SELECT id FROM segments WHERE id >= ? AND id < ? AND `+cond+
+			` ORDER BY id LIMIT 1`, lo.Int64, end, arg).Scan(&id)
+		if err == sql.ErrNoRows {
+			return end, nil
+		}
+		return id, err
 	}
-	res, err := s.conn.ExecContext(ctx, `DELETE FROM events WHERE id < ?`, cut)
+	young, err := first(`time >= ?`, cutoff) // the first segment inside retention
 	if err != nil {
 		return 0, false, err
 	}
-	n, _ = res.RowsAffected()
+	within, err := first(`upto - n >= ?`, limit) // the first one within MaxEvents
+	if err != nil {
+		return 0, false, err
+	}
+	cut := max(young, within)
+	if cut <= lo.Int64 {
+		return 0, false, nil
+	}
+	tx, err := s.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, false, err
+	}
+	defer tx.Rollback()
+	if n, err = deleteBelow(ctx, tx, cut); err != nil {
+		return 0, false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, false, err
+	}
 	return n, cut == end && cut <= hi.Int64, nil
+}
+
+// deleteBelow deletes the segments with ids below cut and their rcpts
+// rows, and returns how many events they held. rcpts ids grow with their
+// segment ids, so the rows to delete are those below the first one that
+// stays.
+func deleteBelow(ctx context.Context, tx *sql.Tx, cut int64) (int64, error) {
+	var events sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT sum(n) FROM segments WHERE id < ?`, cut).Scan(&events); err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM segments WHERE id < ?`, cut); err != nil {
+		return 0, err
+	}
+	var keep int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM rcpts WHERE segment >= ? ORDER BY id LIMIT 1`, cut).Scan(&keep)
+	switch {
+	case err == sql.ErrNoRows:
+		_, err = tx.ExecContext(ctx, `DELETE FROM rcpts`)
+	case err == nil:
+		_, err = tx.ExecContext(ctx, `DELETE FROM rcpts WHERE id < ?`, keep)
+	}
+	return events.Int64, err
 }
 
 // Close writes what is buffered and releases the writer's connection. The
@@ -354,8 +379,7 @@ func (s *Store) Close() error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	s.closed = true
-	s.insert.Close()
-	s.insertN.Close()
+	s.stmts.close()
 	if err := s.conn.Close(); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package trace
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -57,10 +58,21 @@ func flush(t testing.TB, st *Store) {
 	}
 }
 
+// count is the number of events stored.
 func count(t testing.TB, db *sql.DB) int {
 	t.Helper()
 	var n int
-	if err := db.QueryRow(`SELECT count(*) FROM events`).Scan(&n); err != nil {
+	if err := db.QueryRow(`SELECT coalesce(sum(n), 0) FROM segments`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// countQueue is the number of events stored for queue id qid.
+func countQueue(t testing.TB, db *sql.DB, qid string) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(`SELECT coalesce(sum(n), 0) FROM segments WHERE queue_id = ?`, qid).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -180,10 +192,7 @@ func TestPruneRetention(t *testing.T) {
 	if err := st.Prune(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	var old, young int
-	st.db.QueryRow(`SELECT count(*) FROM events WHERE queue_id = 'old'`).Scan(&old)
-	st.db.QueryRow(`SELECT count(*) FROM events WHERE queue_id = 'new'`).Scan(&young)
-	if old != 0 || young != 30 {
+	if old, young := countQueue(t, st.db, "old"), countQueue(t, st.db, "new"); old != 0 || young != 30 {
 		t.Fatalf("after prune: %d old, %d young; want 0, 30", old, young)
 	}
 	clk.Set(t0.Add(10 * time.Hour))
@@ -195,29 +204,116 @@ func TestPruneRetention(t *testing.T) {
 	}
 }
 
+// writeMessages writes n messages of three events each (accepted,
+// delivered to a recipient, removed) in writes of per messages; message i
+// has queue id msgQID(i) and recipient rcpt-i@example.org.
+func writeMessages(t testing.TB, st *Store, n, per int, at time.Time) {
+	t.Helper()
+	var batch []maillog.Event
+	for i := range n {
+		base := maillog.Event{QueueID: msgQID(i), From: "a@b", Service: "svc"}
+		for k, kind := range []maillog.Kind{maillog.Accepted, maillog.Delivered, maillog.Removed} {
+			e := base
+			e.Kind, e.Time = kind, at.Add(time.Duration(3*i+k)*time.Millisecond)
+			if kind == maillog.Delivered {
+				e.Rcpt = fmt.Sprintf("rcpt-%d@example.org", i)
+			}
+			batch = append(batch, e)
+		}
+		if (i+1)%per == 0 || i == n-1 {
+			st.writeMu.Lock()
+			err := st.write(context.Background(), batch)
+			st.writeMu.Unlock()
+			if err != nil {
+				t.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+}
+
+func msgQID(i int) string { return fmt.Sprintf("%032x", i+1) }
+
+// orphans is the number of rcpts rows whose segment is gone.
+func orphans(t testing.TB, db *sql.DB) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM rcpts WHERE segment NOT IN (SELECT id FROM segments)`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 func TestPruneMaxEventsInChunks(t *testing.T) {
 	t.Parallel()
 	st, _ := openTest(t, Options{MaxEvents: 1000})
-	st.chunk = 300
-	total := 300*5 + 120 // several chunks must go
-	batch := make([]maillog.Event, 0, total)
-	for i := range total {
-		batch = append(batch, maillog.Event{Kind: maillog.Accepted, QueueID: "q", From: "a@b", Time: time.Now().Add(time.Duration(i))})
-	}
-	st.writeMu.Lock()
-	err := st.write(context.Background(), batch)
-	st.writeMu.Unlock()
-	if err != nil {
-		t.Fatal(err)
-	}
+	st.chunk = 40    // segments per prune transaction: several must go
+	const msgs = 600 // 1,800 events in 12 writes
+	writeMessages(t, st, msgs, 50, time.Now())
 	if err := st.Prune(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	var n int
-	var lo int64
-	st.db.QueryRow(`SELECT count(*), min(id) FROM events`).Scan(&n, &lo)
-	if n != 1000 || lo != int64(total-1000+1) {
-		t.Fatalf("kept %d events from id %d, want the newest 1000 from %d", n, lo, total-1000+1)
+	// Whole messages go, oldest first, until at most 1000 events are left:
+	// 333 messages (999 events) from message 267 on.
+	if n := count(t, st.db); n != 999 {
+		t.Fatalf("kept %d events, want 999", n)
+	}
+	if n := countQueue(t, st.db, msgQID(266)); n != 0 {
+		t.Fatalf("message 266 kept %d events", n)
+	}
+	if n := countQueue(t, st.db, msgQID(267)); n != 3 {
+		t.Fatalf("message 267 kept %d events, want 3", n)
+	}
+	var rcpts int
+	st.db.QueryRow(`SELECT count(*) FROM rcpts`).Scan(&rcpts)
+	if o := orphans(t, st.db); o != 0 || rcpts != 333 {
+		t.Fatalf("%d recipients left, %d of them orphans; want 333, 0", rcpts, o)
+	}
+	ms := lookup(t, st.Reader, Query{Address: "rcpt-266@example.org"})
+	if len(ms) != 0 {
+		t.Fatalf("a pruned recipient still finds %d messages", len(ms))
+	}
+	ms = lookup(t, st.Reader, Query{Address: "rcpt-267@example.org"})
+	if len(ms) != 1 || kinds(ms[0]) != "accepted,delivered,removed" {
+		t.Fatalf("a kept recipient: %+v", ms)
+	}
+	// More writes: the bound holds, the running count goes on.
+	writeMessages(t, st, 10, 10, time.Now())
+	if err := st.Prune(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, st.db); n > 1000 || n < 1000-3 {
+		t.Fatalf("after more writes: %d events, want 998 to 1000", n)
+	}
+}
+
+func TestPruneRetentionWithRecipients(t *testing.T) {
+	t.Parallel()
+	clk := &clock{t: t0}
+	st, _ := openTest(t, Options{Retention: time.Hour, Now: clk.Now})
+	st.chunk = 7
+	writeMessages(t, st, 40, 8, t0)                  // old: 5 writes
+	writeMessages(t, st, 20, 8, t0.Add(2*time.Hour)) // young: same queue ids 0..19
+	clk.Set(t0.Add(2*time.Hour + 30*time.Minute))
+	if err := st.Prune(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, st.db); n != 60 {
+		t.Fatalf("%d events left, want the young 60", n)
+	}
+	if o := orphans(t, st.db); o != 0 {
+		t.Fatalf("%d orphan recipients", o)
+	}
+	// A message with segments on both sides of the cutoff keeps the young one.
+	ms := lookup(t, st.Reader, Query{QueueID: msgQID(3)})
+	if len(ms) != 1 || len(ms[0].Events) != 3 || !ms[0].First.After(t0.Add(time.Hour)) {
+		t.Fatalf("message 3: %+v", ms)
+	}
+	if ms := lookup(t, st.Reader, Query{QueueID: msgQID(30)}); len(ms) != 0 {
+		t.Fatalf("an old message is still found: %+v", ms)
+	}
+	if ms := lookup(t, st.Reader, Query{Address: "rcpt-3@example.org", To: t0.Add(time.Hour)}); len(ms) != 0 {
+		t.Fatalf("a pruned recipient row still finds %+v", ms)
 	}
 }
 
