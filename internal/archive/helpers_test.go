@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,7 +21,7 @@ func newTestArchive(t *testing.T) *Archive {
 	}
 	t.Cleanup(func() { db.Close() })
 	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	a, err := New(context.Background(), db, Options{Now: func() time.Time { return now }})
+	a, err := New(context.Background(), db, Options{Now: func() time.Time { return now }, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

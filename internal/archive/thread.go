@@ -94,9 +94,8 @@ func earlier(a, b *threadMsg) bool {
 //     reference is a root, even if others named it as a child.
 //  3. Placeholders are pruned: empty ones dropped, inner ones replaced by
 //     their children, a top-level one with a single child replaced by it.
-//  4. Subject fallback: a top-level reply ("Re: x") joins the latest
-//     top-level non-reply post with the same base subject, dated between
-//     window before it and a day after it.
+//  4. Subject fallback: a top-level reply ("Re: x") joins the top-level
+//     non-reply post with the same base subject chosen by subjectParent.
 func computeThreads(msgs []threadMsg, window time.Duration) map[int64]place {
 	sorted := make([]*threadMsg, len(msgs))
 	for i := range msgs {
@@ -206,16 +205,7 @@ func groupBySubject(roots []*container, window time.Duration) []*container {
 			kept = append(kept, r)
 			continue
 		}
-		var best *container
-		for _, q := range starts[m.base] {
-			d := q.msg.date
-			if d < m.date-win || d > m.date+86400 {
-				continue
-			}
-			if best == nil || d > best.msg.date || (d == best.msg.date && q.msg.number < best.msg.number) {
-				best = q
-			}
-		}
+		best := subjectParent(starts[m.base], m, win)
 		if best == nil {
 			kept = append(kept, r)
 			continue
@@ -230,6 +220,30 @@ func groupBySubject(roots []*container, window time.Duration) []*container {
 		}
 	}
 	return kept
+}
+
+// subjectParent picks the thread a subject-only reply m joins among
+// starts: the latest one dated at most win before it and not after it, or
+// failing that the earliest one dated less than a day after it (clock skew).
+func subjectParent(starts []*container, m *threadMsg, win int64) *container {
+	var before, after *container
+	for _, q := range starts {
+		d := q.msg.date
+		switch {
+		case d <= m.date && d >= m.date-win:
+			if before == nil || d > before.msg.date || (d == before.msg.date && q.msg.number < before.msg.number) {
+				before = q
+			}
+		case d > m.date && d <= m.date+86400:
+			if after == nil || d < after.msg.date || (d == after.msg.date && q.msg.number < after.msg.number) {
+				after = q
+			}
+		}
+	}
+	if before != nil {
+		return before
+	}
+	return after
 }
 
 // assign records the places of c's subtree; parent and depth count

@@ -30,7 +30,9 @@ func anyArgs[T any](list string, vs []T) []any {
 // threadNew threads a post just inserted: it re-threads the threads the
 // post can touch — those holding a post it references, those holding a post
 // that references it or shares a reference with it, and those with posts of
-// the same base subject near its date — and stores the places that changed.
+// the same base subject near its date (and, in a few rounds, near the dates
+// of the replies and roots of the threads found) — and stores the places
+// that changed.
 func (a *Archive) threadNew(ctx context.Context, tx *sql.Tx, list string, m threadMsg) error {
 	tids := map[int64]bool{m.number: true}
 	collect := func(query string, args ...any) error {
@@ -62,20 +64,52 @@ func (a *Archive) threadNew(ctx context.Context, tx *sql.Tx, list string, m thre
 			return err
 		}
 	}
-	if m.base != "" {
-		span := int64((a.window + 24*time.Hour) / time.Second)
-		if err := collect(`SELECT thread_id FROM archive_messages WHERE list = ? AND base_subject = ?
-			AND date BETWEEN ? AND ?`, list, m.base, m.date-span, m.date+span); err != nil {
+	// Subject fallback reaches further: a post of these threads may join
+	// (or leave) a thread of the same base subject. Follow base subjects
+	// until no new thread turns up, a bounded number of rounds (Rethread
+	// settles anything beyond).
+	span := int64((a.window + 24*time.Hour) / time.Second)
+	seen := map[string]bool{}
+	lo, hi := map[string]int64{m.base: m.date}, map[string]int64{m.base: m.date}
+	var msgs []storedMsg
+	for round := 0; ; round++ {
+		for base := range lo {
+			if base == "" || seen[base] {
+				continue
+			}
+			seen[base] = true
+			if err := collect(`SELECT thread_id FROM archive_messages WHERE list = ? AND base_subject = ?
+				AND date BETWEEN ? AND ?`, list, base, lo[base]-span, hi[base]+span); err != nil {
+				return err
+			}
+		}
+		keys := make([]int64, 0, len(tids))
+		for t := range tids {
+			keys = append(keys, t)
+		}
+		var err error
+		msgs, err = loadThreadMsgs(ctx, tx, `list = ? AND thread_id IN (`+placeholders(len(keys))+`)`, anyArgs(list, keys)...)
+		if err != nil {
 			return err
 		}
-	}
-	keys := make([]int64, 0, len(tids))
-	for t := range tids {
-		keys = append(keys, t)
-	}
-	msgs, err := loadThreadMsgs(ctx, tx, `list = ? AND thread_id IN (`+placeholders(len(keys))+`)`, anyArgs(list, keys)...)
-	if err != nil {
-		return err
+		if round == 3 {
+			break
+		}
+		lo, hi = map[string]int64{}, map[string]int64{}
+		for _, s := range msgs {
+			if s.base == "" || seen[s.base] || (!s.isReply && s.parent != NoNumber) {
+				continue
+			}
+			if d, ok := lo[s.base]; !ok || s.date < d {
+				lo[s.base] = s.date
+			}
+			if d, ok := hi[s.base]; !ok || s.date > d {
+				hi[s.base] = s.date
+			}
+		}
+		if len(lo) == 0 {
+			break
+		}
 	}
 	return a.storePlaces(ctx, tx, msgs)
 }
