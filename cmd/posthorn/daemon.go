@@ -155,10 +155,18 @@ func (d *daemon) reload() error {
 	if err != nil {
 		return &ReloadError{Stage: "listen", Err: fmt.Errorf("http.listen: %w", err)}
 	}
-	if err := d.front.Listen(cfg.SMTP.Listen); err != nil {
+	// A reload re-reads the certificate (renewed files are in force at
+	// once); files that do not load refuse the reload.
+	certs, err := d.prepareCerts(cfg)
+	if err != nil {
+		newWeb.abort()
+		return &ReloadError{Stage: "check", Err: fmt.Errorf("smtp.tls_cert_file: %w", err)}
+	}
+	if err := d.front.ListenAll(cfg.SMTP.Listen, cfg.SMTP.ImplicitTLSListen); err != nil {
 		newWeb.abort()
 		return &ReloadError{Stage: "listen", Err: fmt.Errorf("smtp.listen: %w", err)}
 	}
+	d.certs = certs
 	// Nothing can fail from here on.
 	cg := d.cour.Load()
 	if key := courierKey(cfg); key != cg.key {
@@ -174,7 +182,7 @@ func (d *daemon) reload() error {
 	}
 	d.q.SetPolicy(d.queuePolicy(cfg))
 	drain, cancel := context.WithTimeout(context.Background(), cfg.SMTP.MaxSessionTime.Std())
-	d.front.Swap(drain, d.newSMTPServer(cfg))
+	d.front.Swap(drain, d.newSMTPServer(cfg, certs))
 	time.AfterFunc(cfg.SMTP.MaxSessionTime.Std(), cancel) // releases the timer's resources
 	newWeb.commit()
 	setLevel(d.level, cfg)

@@ -193,8 +193,14 @@ func serve(ctx context.Context, path string, cfg *config.Config, logger *slog.Lo
 	}
 	logger.Info("spool recovered", slog.Int("messages", recovered), slog.Int("corrupt", corrupt))
 
-	d.front = smtpd.NewFront(d.newSMTPServer(cfg), logger)
-	if err := d.front.Listen(cfg.SMTP.Listen); err != nil {
+	d.smtpState = smtpd.NewState()
+	certs, err := d.prepareCerts(cfg)
+	if err != nil {
+		return fmt.Errorf("smtp.tls_cert_file: %w", err)
+	}
+	d.certs = certs
+	d.front = smtpd.NewFront(d.newSMTPServer(cfg, certs), logger)
+	if err := d.front.ListenAll(cfg.SMTP.Listen, cfg.SMTP.ImplicitTLSListen); err != nil {
 		d.front.Shutdown(context.Background())
 		return fmt.Errorf("smtp listen: %w", err)
 	}
@@ -283,22 +289,58 @@ wait:
 	return nil
 }
 
-// newSMTPServer builds the SMTP server of one configuration generation.
-func (d *daemon) newSMTPServer(cfg *config.Config) *smtpd.Server {
-	return smtpd.New(smtpd.Options{
-		Hostname: cfg.Hostname, TrustedNetworks: cfg.TrustedPrefixes(), Services: smtpServices(cfg),
-		MaxMessageSize: int64(cfg.SMTP.MaxMessageSize), MaxRecipients: cfg.SMTP.MaxRecipients,
-		MaxLineLength: cfg.SMTP.MaxLineLength, MaxReceived: cfg.SMTP.MaxReceivedHeaders,
-		MaxConnections: cfg.SMTP.MaxConnections, ReadTimeout: cfg.SMTP.ReadTimeout.Std(),
-		WriteTimeout: cfg.SMTP.WriteTimeout.Std(), MaxSessionTime: cfg.SMTP.MaxSessionTime.Std(),
-		Local: d.localAnswer(cfg), Spool: d.q, MailLog: d.mlog, Logger: d.logger,
-	})
+// newSMTPServer builds the SMTP server of one configuration generation;
+// certs is nil without TLS.
+func (d *daemon) newSMTPServer(cfg *config.Config, certs *smtpd.CertStore) *smtpd.Server {
+	sc := cfg.SMTP
+	opts := smtpd.Options{
+		Hostname: cfg.Hostname, TrustedNetworks: cfg.TrustedPrefixes(), Services: d.smtpServices(cfg),
+		MaxMessageSize: int64(sc.MaxMessageSize), MaxRecipients: sc.MaxRecipients,
+		MaxLineLength: sc.MaxLineLength, MaxReceived: sc.MaxReceivedHeaders,
+		MaxConnections: sc.MaxConnections, MaxConnectionsPerIP: sc.MaxConnectionsPerIP,
+		ReadTimeout: sc.ReadTimeout.Std(), WriteTimeout: sc.WriteTimeout.Std(),
+		MaxSessionTime: sc.MaxSessionTime.Std(), DataTimeout: sc.DataTimeout.Std(),
+		AllowAuthWithoutTLS: !sc.RequireTLSForAuth,
+		AuthFailureLimit:    sc.AuthFailureLimit, AuthFailureWindow: sc.AuthFailureWindow.Std(),
+		State: d.smtpState, Local: d.localAnswer(cfg), Spool: d.q, MailLog: d.mlog, Logger: d.logger,
+	}
+	if certs != nil {
+		opts.TLSConfig = smtpd.TLSConfig(certs)
+	}
+	return smtpd.New(opts)
 }
 
-func smtpServices(cfg *config.Config) []smtpd.Service {
-	var out []smtpd.Service
-	for _, s := range cfg.ServiceNetworks() {
-		out = append(out, smtpd.Service{Name: s.Name, Networks: s.Networks})
+// prepareCerts returns the certificate store for cfg: the running one,
+// re-read, when the files are the same, else a new one; nil without TLS.
+func (d *daemon) prepareCerts(cfg *config.Config) (*smtpd.CertStore, error) {
+	sc := cfg.SMTP
+	if sc.TLSCertFile == "" {
+		return nil, nil
+	}
+	if cur := d.certs; cur != nil {
+		if c, k := cur.Files(); c == sc.TLSCertFile && k == sc.TLSKeyFile {
+			return cur, cur.Reload()
+		}
+	}
+	return smtpd.NewCertStore(sc.TLSCertFile, sc.TLSKeyFile, sc.TLSReloadInterval.Std(), nil, d.logger)
+}
+
+// smtpServices converts the [[service]] entries for smtpd, with their
+// parsed password hashes (Validate checked them).
+func (d *daemon) smtpServices(cfg *config.Config) []smtpd.Service {
+	nets := cfg.ServiceNetworks()
+	out := make([]smtpd.Service, 0, len(nets))
+	for i, s := range nets {
+		c := cfg.Services[i]
+		svc := smtpd.Service{Name: s.Name, Networks: s.Networks, Login: c.Login(), MaxPerMinute: c.MaxMessagesPerMinute}
+		if c.AuthPasswordHash != "" {
+			h, err := smtpd.ParsePasswordHash(c.AuthPasswordHash)
+			if err != nil {
+				d.logger.Error("service cannot log in: bad auth_password_hash", slog.String("service", s.Name))
+			}
+			svc.Password = h
+		}
+		out = append(out, svc)
 	}
 	return out
 }

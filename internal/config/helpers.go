@@ -95,11 +95,12 @@ func (c *Config) Fingerprint() string {
 
 // Redacted returns a deep copy of c that is safe to show: secrets, when the
 // configuration has any, are replaced: the path and query of
-// alerts.webhook_url.
+// alerts.webhook_url and the services' auth_password_hash.
 func (c *Config) Redacted() *Config {
 	r := *c
 	r.SMTP.Listen = slices.Clone(c.SMTP.Listen)
 	r.SMTP.TrustedNetworks = slices.Clone(c.SMTP.TrustedNetworks)
+	r.SMTP.ImplicitTLSListen = slices.Clone(c.SMTP.ImplicitTLSListen)
 	r.Delivery.Upstreams = slices.Clone(c.Delivery.Upstreams)
 	r.Delivery.UpstreamTLS = maps.Clone(c.Delivery.UpstreamTLS)
 	r.Delivery.RetrySchedule = slices.Clone(c.Delivery.RetrySchedule)
@@ -107,7 +108,11 @@ func (c *Config) Redacted() *Config {
 	r.Lists.Domains = slices.Clone(c.Lists.Domains)
 	r.Services = make([]Service, len(c.Services))
 	for i, s := range c.Services {
-		r.Services[i] = Service{Name: s.Name, Networks: slices.Clone(s.Networks), Users: slices.Clone(s.Users)}
+		s.Networks, s.Users = slices.Clone(s.Networks), slices.Clone(s.Users)
+		if s.AuthPasswordHash != "" {
+			s.AuthPasswordHash = "(redacted)"
+		}
+		r.Services[i] = s
 	}
 	r.Tests = make([]Test, len(c.Tests))
 	for i, t := range c.Tests {

@@ -39,6 +39,30 @@ type SMTP struct {
 	ReadTimeout        Duration `toml:"read_timeout"`         // idle time waiting for a command or data; default 5m
 	WriteTimeout       Duration `toml:"write_timeout"`        // default 1m
 	MaxSessionTime     Duration `toml:"max_session_time"`     // whole connection; default 30m
+	DataTimeout        Duration `toml:"data_timeout"`         // whole DATA transfer; default 10m
+	// MaxConnectionsPerIP bounds the concurrent sessions of one client
+	// address; 0 = no bound but max_connections.
+	MaxConnectionsPerIP int `toml:"max_connections_per_ip"` // default 100
+
+	// ImplicitTLSListen are listeners where TLS starts at connect (port 465
+	// style); they need a certificate.
+	ImplicitTLSListen []string `toml:"implicit_tls_listen"` // default []
+	// TLSCertFile and TLSKeyFile are the PEM certificate chain and key
+	// offered by STARTTLS on the plain listeners and by the implicit TLS
+	// listeners. Both or neither; "" = no TLS.
+	TLSCertFile string `toml:"tls_cert_file"` // default ""
+	TLSKeyFile  string `toml:"tls_key_file"`  // default ""
+	// TLSReloadInterval is how often the certificate files are checked for
+	// a change (they are also reloaded with the configuration).
+	TLSReloadInterval Duration `toml:"tls_reload_interval"` // default 1m
+
+	// RequireTLSForAuth allows SMTP AUTH only over TLS or from a loopback
+	// address.
+	RequireTLSForAuth bool `toml:"require_tls_for_auth"` // default true
+	// AuthFailureLimit failed AUTH attempts from one client address within
+	// AuthFailureWindow block its further attempts until the window passes.
+	AuthFailureLimit  int      `toml:"auth_failure_limit"`  // default 5
+	AuthFailureWindow Duration `toml:"auth_failure_window"` // default 15m
 }
 
 // HTTP configures the single HTTP listener (health, metrics, later the web UI).

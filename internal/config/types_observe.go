@@ -9,6 +9,20 @@ type Service struct {
 	Name     string   `toml:"name"`     // required; letters, digits, "-", "_", "."
 	Networks []string `toml:"networks"` // CIDRs or addresses; default []
 	Users    []string `toml:"users"`    // Unix user names for posthorn sendmail; default []
+	// AuthUser and AuthPasswordHash let the service log in with SMTP AUTH
+	// (PLAIN or LOGIN) from anywhere; without a hash it cannot.
+	AuthUser         string `toml:"auth_user"`          // default "" = name
+	AuthPasswordHash string `toml:"auth_password_hash"` // argon2id or bcrypt; default ""
+	// MaxMessagesPerMinute bounds the service's submissions; more get a 4xx.
+	MaxMessagesPerMinute int `toml:"max_messages_per_minute"` // default 0 = no bound
+}
+
+// Login returns the SMTP AUTH user name of s: AuthUser, or the name.
+func (s *Service) Login() string {
+	if s.AuthUser != "" {
+		return s.AuthUser
+	}
+	return s.Name
 }
 
 // Syslog forwards the mail log (and the process log) to a central

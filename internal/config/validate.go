@@ -89,6 +89,7 @@ func (s *SMTP) validate(errs *Errors) {
 	positive(errs, "smtp.read_timeout", int64(s.ReadTimeout), s.ReadTimeout.String())
 	positive(errs, "smtp.write_timeout", int64(s.WriteTimeout), s.WriteTimeout.String())
 	positive(errs, "smtp.max_session_time", int64(s.MaxSessionTime), s.MaxSessionTime.String())
+	s.validateSecurity(errs, seen)
 }
 
 func (d *Delivery) validate(errs *Errors) {

@@ -15,6 +15,7 @@ var syslogFacilities = []string{"mail", "daemon", "user",
 
 func validateServices(errs *Errors, svcs []Service) {
 	seen := make(map[string]string)
+	logins := make(map[string]string)
 	for i := range svcs {
 		s := &svcs[i]
 		key := indexKey("service", i)
@@ -39,6 +40,7 @@ func validateServices(errs *Errors, svcs []Service) {
 				errs.add(indexKey(key+".users", j), "%q is not a Unix user name", u)
 			}
 		}
+		validateServiceAuth(errs, key, s, logins)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 )
 
 // Front owns the SMTP listeners and hands every accepted connection to the
@@ -22,10 +23,17 @@ type Front struct {
 	mu       sync.Mutex
 	cur      *generation
 	draining []*generation
-	lns      map[string]net.Listener // by configured address
+	lns      map[string]*frontListener // by configured address
 	closed   bool
 	accepts  sync.WaitGroup
 	serves   sync.WaitGroup
+}
+
+// frontListener is one bound address; implicit says whether TLS starts
+// at connect there (it may change on reload without rebinding).
+type frontListener struct {
+	ln       net.Listener
+	implicit atomic.Bool
 }
 
 type generation struct {
@@ -38,7 +46,7 @@ func NewFront(s *Server, logger *slog.Logger) *Front {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	f := &Front{logger: logger, lns: make(map[string]net.Listener)}
+	f := &Front{logger: logger, lns: make(map[string]*frontListener)}
 	f.cur = f.startGeneration(s)
 	return f
 }
@@ -55,20 +63,29 @@ func (f *Front) startGeneration(s *Server) *generation {
 	return g
 }
 
-// Listen makes the set of listening addresses equal to addrs: addresses
-// already bound are kept, new ones bound, others closed. It binds every new
-// address before closing any, and on a bind error closes what it bound and
-// changes nothing.
-func (f *Front) Listen(addrs []string) error {
+// Listen is ListenAll without implicit TLS listeners.
+func (f *Front) Listen(addrs []string) error { return f.ListenAll(addrs, nil) }
+
+// ListenAll makes the set of listening addresses equal to plain and
+// implicitTLS (listeners where TLS starts at connect; the Server needs a
+// TLSConfig): addresses already bound are kept, new ones bound, others
+// closed. It binds every new address before closing any, and on a bind
+// error closes what it bound and changes nothing.
+func (f *Front) ListenAll(plain, implicitTLS []string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed {
 		return errors.New("smtpd: front is shut down")
 	}
-	want := make(map[string]bool, len(addrs))
-	fresh := make(map[string]net.Listener)
-	for _, a := range addrs {
+	want := make(map[string]bool, len(plain)+len(implicitTLS))
+	for _, a := range plain {
+		want[a] = false
+	}
+	for _, a := range implicitTLS {
 		want[a] = true
+	}
+	fresh := make(map[string]net.Listener)
+	for a := range want {
 		if _, ok := f.lns[a]; ok {
 			continue
 		}
@@ -81,16 +98,19 @@ func (f *Front) Listen(addrs []string) error {
 		}
 		fresh[a] = ln
 	}
-	for a, ln := range f.lns {
-		if !want[a] {
-			ln.Close() // its accept loop ends
+	for a, fl := range f.lns {
+		implicit, ok := want[a]
+		if !ok {
+			fl.ln.Close() // its accept loop ends
 			delete(f.lns, a)
 			f.logger.Info("smtp listener closed", slog.String("addr", a))
+			continue
 		}
+		fl.implicit.Store(implicit)
 	}
 	for a, ln := range fresh {
-		f.addLocked(a, ln)
-		f.logger.Info("smtp listener opened", slog.String("addr", ln.Addr().String()))
+		f.addLocked(a, ln, want[a])
+		f.logger.Info("smtp listener opened", slog.String("addr", ln.Addr().String()), slog.Bool("implicit_tls", want[a]))
 	}
 	return nil
 }
@@ -99,15 +119,25 @@ func (f *Front) Listen(addrs []string) error {
 func (f *Front) AddListener(addr string, ln net.Listener) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.addLocked(addr, ln)
+	f.addLocked(addr, ln, false)
 }
 
-func (f *Front) addLocked(addr string, ln net.Listener) {
-	f.lns[addr] = ln
+// AddTLSListener serves an already bound implicit TLS listener under the
+// name addr.
+func (f *Front) AddTLSListener(addr string, ln net.Listener) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.addLocked(addr, ln, true)
+}
+
+func (f *Front) addLocked(addr string, ln net.Listener, implicit bool) {
+	fl := &frontListener{ln: ln}
+	fl.implicit.Store(implicit)
+	f.lns[addr] = fl
 	f.accepts.Add(1)
 	go func() {
 		defer f.accepts.Done()
-		f.acceptLoop(ln)
+		f.acceptLoop(fl)
 	}()
 }
 
@@ -116,21 +146,24 @@ func (f *Front) Addrs() map[string]net.Addr {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := make(map[string]net.Addr, len(f.lns))
-	for a, ln := range f.lns {
-		out[a] = ln.Addr()
+	for a, fl := range f.lns {
+		out[a] = fl.ln.Addr()
 	}
 	return out
 }
 
-func (f *Front) acceptLoop(ln net.Listener) {
+func (f *Front) acceptLoop(fl *frontListener) {
 	for {
-		c, err := ln.Accept()
+		c, err := fl.ln.Accept()
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
 				continue
 			}
 			return // closed
+		}
+		if fl.implicit.Load() {
+			c = implicitTLS{c}
 		}
 		f.handoff(c)
 	}
@@ -185,8 +218,8 @@ func (f *Front) Swap(ctx context.Context, s *Server) {
 func (f *Front) Shutdown(ctx context.Context) error {
 	f.mu.Lock()
 	f.closed = true
-	for _, ln := range f.lns {
-		ln.Close()
+	for _, fl := range f.lns {
+		fl.ln.Close()
 	}
 	gens := append([]*generation{f.cur}, f.draining...)
 	f.mu.Unlock()

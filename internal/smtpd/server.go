@@ -2,23 +2,35 @@
 // who may relay, enforce limits, add trace fields and put each message into
 // the spool before answering 250.
 //
-// A session goes EHLO → MAIL → RCPT… → DATA → (250 | 4xx | 5xx) and may
-// repeat the transaction. Relaying is allowed only for clients in the trusted
-// networks; everyone else is refused at RCPT with 554 5.7.1. A message is
-// acknowledged only once spool.Commit returned (data and directory entry on
-// stable storage); any failure of ours is answered with a 4xx so that the
-// client keeps the message and tries again.
+// A connection is first admitted (limitListener: total and per-address
+// bounds, else 421), then, on an implicit TLS listener, the TLS handshake
+// runs. A session goes EHLO → [STARTTLS → EHLO] → [AUTH] → MAIL → RCPT… →
+// DATA → (250 | 4xx | 5xx) and may repeat the transaction. The connection
+// ends at max_session_time at the latest, counted from its acceptance.
+//
+// The session's service is the first [[service]] whose networks hold the
+// client address, until a successful AUTH sets it to the service that
+// logged in. Relaying is allowed for clients in the trusted networks and
+// for sessions that logged in; everyone else may only send to existing
+// local (list) addresses and is refused at RCPT with 554 5.7.1. A service
+// over its message rate gets 450 4.7.1 at MAIL.
+//
+// A message is acknowledged only once spool.Commit returned (data and
+// directory entry on stable storage); any failure of ours is answered with
+// a 4xx so that the client keeps the message and tries again. The data is
+// streamed to the spool: only the header section (bounded) is held in
+// memory, and a message over the size limit is cut off, discarded and
+// answered 552.
 package smtpd
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
-	"io"
 	"log"
 	"log/slog"
 	"net"
 	"net/netip"
-	"sync"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -38,7 +50,8 @@ type Options struct {
 	Hostname        string
 	TrustedNetworks []netip.Prefix
 	// Services attribute sessions to a service by client network (first
-	// match wins); a client no service claims is "unknown".
+	// match wins) or by SMTP AUTH login; a client no service claims is
+	// "unknown".
 	Services []Service
 	// Local answers for addresses on local (list) domains; nil = none.
 	Local          func(addr string) LocalAnswer
@@ -47,23 +60,38 @@ type Options struct {
 	MaxLineLength  int
 	MaxReceived    int // more Received: fields than this is a loop
 	MaxConnections int
-	MaxHeaderSize  int // default 1 MiB
-	ReadTimeout    time.Duration
-	WriteTimeout   time.Duration
-	MaxSessionTime time.Duration
-	Spool          Spooler
-	MailLog        *maillog.Log
-	Logger         *slog.Logger
-	Now            func() time.Time
+	// MaxConnectionsPerIP bounds the sessions of one client address; 0 =
+	// no bound.
+	MaxConnectionsPerIP int
+	MaxHeaderSize       int // default 1 MiB
+	ReadTimeout         time.Duration
+	WriteTimeout        time.Duration
+	MaxSessionTime      time.Duration // whole connection, from its acceptance
+	DataTimeout         time.Duration // one DATA transfer; 0 = ReadTimeout
+	// TLSConfig enables STARTTLS and the implicit TLS listeners (see
+	// TLSConfig); nil = no TLS.
+	TLSConfig *tls.Config
+	// AllowAuthWithoutTLS offers AUTH on plain connections from any
+	// address; by default only over TLS or from loopback.
+	AllowAuthWithoutTLS bool
+	// AuthFailureLimit failed logins of one client address within
+	// AuthFailureWindow block its further attempts (defaults 5, 15m).
+	AuthFailureLimit  int
+	AuthFailureWindow time.Duration
+	// State is shared by the Servers of successive configurations; nil =
+	// a new one.
+	State   *State
+	Spool   Spooler
+	MailLog *maillog.Log
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Server accepts mail on any number of listeners.
 type Server struct {
 	opts Options
 	srv  *smtp.Server
-
-	mu     sync.Mutex
-	active int // connections open, for MaxConnections
+	auth bool // some service can log in
 }
 
 // New returns a Server.
@@ -77,6 +105,15 @@ func New(opts Options) *Server {
 	if opts.MaxReceived <= 0 {
 		opts.MaxReceived = 50
 	}
+	if opts.AuthFailureLimit <= 0 {
+		opts.AuthFailureLimit = 5
+	}
+	if opts.AuthFailureWindow <= 0 {
+		opts.AuthFailureWindow = 15 * time.Minute
+	}
+	if opts.State == nil {
+		opts.State = NewState()
+	}
 	if opts.MailLog == nil {
 		opts.MailLog = maillog.New(nil)
 	}
@@ -84,6 +121,11 @@ func New(opts Options) *Server {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{opts: opts}
+	for _, svc := range opts.Services {
+		if svc.Password != nil {
+			s.auth = true
+		}
+	}
 	srv := smtp.NewServer(s)
 	srv.Domain = opts.Hostname
 	srv.MaxMessageBytes = opts.MaxMessageSize
@@ -94,6 +136,10 @@ func New(opts Options) *Server {
 	srv.ReadTimeout = opts.ReadTimeout
 	srv.WriteTimeout = opts.WriteTimeout
 	srv.EnableSMTPUTF8 = true
+	srv.TLSConfig = opts.TLSConfig
+	// The session decides where AUTH is allowed (authAllowed); go-smtp's
+	// own check would refuse loopback without TLS.
+	srv.AllowInsecureAuth = true
 	srv.ErrorLog = log.New(slogWriter{opts.Logger}, "", 0)
 	s.srv = srv
 	return s
@@ -108,6 +154,12 @@ func (s *Server) Serve(ln net.Listener) error {
 	return err
 }
 
+// ServeTLS is Serve for an implicit TLS listener (port 465 style): the TLS
+// handshake starts at connect. It needs Options.TLSConfig.
+func (s *Server) ServeTLS(ln net.Listener) error {
+	return s.Serve(implicitListener{ln})
+}
+
 // Shutdown stops accepting and waits for open sessions to end, until ctx is
 // done; then it closes them.
 func (s *Server) Shutdown(ctx context.Context) error {
@@ -118,81 +170,19 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// NewSession implements smtp.Backend.
+// NewSession implements smtp.Backend. go-smtp calls it at the first EHLO
+// or HELO, and again after STARTTLS.
 func (s *Server) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	ip := remoteIP(c.Conn().RemoteAddr())
-	sess := &session{s: s, conn: c, ip: ip, helo: c.Hostname()}
+	_, tls := c.TLSConnectionState()
+	sess := &session{s: s, conn: c, sc: sessionConnOf(c.Conn()), ip: ip, helo: c.Hostname(), tls: tls}
 	pol := s.policy()
 	sess.trusted = pol.Trusted(ip)
 	sess.service = pol.ServiceOf(ip)
-	s.opts.MailLog.Record(maillog.Event{Kind: maillog.Session, Client: ip.String(), Service: sess.service})
-	if s.opts.MaxSessionTime > 0 {
-		sess.timer = time.AfterFunc(s.opts.MaxSessionTime, func() {
-			s.opts.MailLog.Record(maillog.Event{Kind: maillog.Rejected, Client: ip.String(),
-				Service: sess.service, Stage: "session", Reply: "maximum session time reached"})
-			_ = c.Close()
-		})
+	if sess.sc == nil || sess.sc.firstSession() { // not again after STARTTLS
+		s.opts.MailLog.Record(maillog.Event{Kind: maillog.Session, Client: ip.String(), Service: sess.service})
 	}
 	return sess, nil
-}
-
-func remoteIP(a net.Addr) netip.Addr {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		ip, _ := netip.AddrFromSlice(ta.IP)
-		return ip.Unmap()
-	}
-	return netip.Addr{}
-}
-
-// limitListener refuses connections beyond MaxConnections with a 421.
-type limitListener struct {
-	net.Listener
-	s *Server
-}
-
-func (l *limitListener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		max := l.s.opts.MaxConnections
-		l.s.mu.Lock()
-		over := max > 0 && l.s.active >= max
-		if !over {
-			l.s.active++
-		}
-		l.s.mu.Unlock()
-		if over {
-			go refuse(c, l.s.opts.Hostname)
-			ip := remoteIP(c.RemoteAddr())
-			l.s.opts.MailLog.Record(maillog.Event{Kind: maillog.Rejected, Client: ip.String(),
-				Service: l.s.policy().ServiceOf(ip), Stage: "connect", Reply: "too many connections"})
-			continue
-		}
-		return &countedConn{Conn: c, s: l.s}, nil
-	}
-}
-
-func refuse(c net.Conn, host string) {
-	_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	_, _ = io.WriteString(c, "421 4.7.0 "+host+" Too many connections, try again later\r\n")
-	_ = c.Close()
-}
-
-type countedConn struct {
-	net.Conn
-	s    *Server
-	once sync.Once
-}
-
-func (c *countedConn) Close() error {
-	c.once.Do(func() {
-		c.s.mu.Lock()
-		c.s.active--
-		c.s.mu.Unlock()
-	})
-	return c.Conn.Close()
 }
 
 // slogWriter sends go-smtp's own error log to slog.

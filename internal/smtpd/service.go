@@ -9,10 +9,16 @@ import (
 // Unknown is the service of a client no [[service]] claims.
 const Unknown = "unknown"
 
-// Service is a named sender identified by its client networks.
+// Service is a named sender identified by its client networks or its
+// SMTP AUTH login.
 type Service struct {
 	Name     string
 	Networks []netip.Prefix
+	Login    string        // AUTH user name; "" = Name
+	Password *PasswordHash // nil = cannot log in
+	// MaxPerMinute bounds the messages the service may submit per minute;
+	// 0 = no bound.
+	MaxPerMinute int
 }
 
 // Policy is what the configuration decides about a client before any mail
@@ -114,4 +120,14 @@ func rcptReason(err *smtp.SMTPError, to string) string {
 // policy is the Policy of the server's options.
 func (s *Server) policy() *Policy {
 	return &Policy{TrustedNetworks: s.opts.TrustedNetworks, Services: s.opts.Services, Local: s.opts.Local}
+}
+
+// ratePerMinute is the message rate bound of the named service; 0 = none.
+func (s *Server) ratePerMinute(name string) int {
+	for _, svc := range s.opts.Services {
+		if svc.Name == name {
+			return svc.MaxPerMinute
+		}
+	}
+	return 0
 }

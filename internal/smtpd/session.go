@@ -21,11 +21,13 @@ import (
 type session struct {
 	s       *Server
 	conn    *smtp.Conn
+	sc      *sessionConn // nil when served without limitListener
 	ip      netip.Addr
 	helo    string
-	trusted bool
-	service string
-	timer   *time.Timer
+	tls     bool
+	trusted bool   // may relay: trusted network or logged in
+	service string // by network, or the service logged in
+	user    string // AUTH user; "" = not logged in
 
 	from  string
 	utf8  bool
@@ -42,17 +44,16 @@ func (s *session) Reset() {
 	s.from, s.utf8, s.rcpts = "", false, nil
 }
 
-func (s *session) Logout() error {
-	if s.timer != nil {
-		s.timer.Stop()
-	}
-	return nil
-}
+func (s *session) Logout() error { return nil }
 
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if err := CheckSender(from); err != nil {
 		s.reject("mail", "bad sender address "+from)
 		return err
+	}
+	if per := s.s.ratePerMinute(s.service); !s.s.opts.State.rates.take(s.service, per, s.s.opts.Now()) {
+		s.reject("rate", "service "+s.service+" over its rate limit")
+		return reply(450, [3]int{4, 7, 1}, "Message rate limit exceeded, try again later")
 	}
 	if opts != nil {
 		if s.s.opts.MaxMessageSize > 0 && opts.Size > s.s.opts.MaxMessageSize {
@@ -77,6 +78,11 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 
 func (s *session) Data(r io.Reader) error {
 	o := &s.s.opts
+	if d := o.DataTimeout; d > 0 {
+		// The whole transfer, not each read: a client trickling its data
+		// is cut off (and at max_session_time in any case).
+		_ = s.conn.Conn().SetReadDeadline(time.Now().Add(d))
+	}
 	br := readerPool.Get().(*bufio.Reader)
 	br.Reset(r)
 	defer func() { br.Reset(nil); readerPool.Put(br) }()

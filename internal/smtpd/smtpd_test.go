@@ -56,6 +56,13 @@ func (s *storeSpool) body(t *testing.T, m *spool.Message) string {
 
 func startServer(t testing.TB, edit func(*Options)) (string, *storeSpool) {
 	t.Helper()
+	return startServerMode(t, edit, false)
+}
+
+// startServerMode starts a server on a plain or (implicit true) an
+// implicit TLS listener.
+func startServerMode(t testing.TB, edit func(*Options), implicit bool) (string, *storeSpool) {
+	t.Helper()
 	st, err := spool.Open(filepath.Join(t.TempDir(), "q"), "", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +83,14 @@ func startServer(t testing.TB, edit func(*Options)) (string, *storeSpool) {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
-	go func() { defer close(done); srv.Serve(ln) }()
+	go func() {
+		defer close(done)
+		if implicit {
+			srv.ServeTLS(ln)
+		} else {
+			srv.Serve(ln)
+		}
+	}()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -1,0 +1,146 @@
+package smtpd
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// Mechanisms offered, in the EHLO order.
+var authMechanisms = []string{sasl.Plain, sasl.Login}
+
+// authAllowed reports whether this connection may use AUTH: over TLS, from
+// loopback, or anywhere when the configuration allows it.
+func (s *session) authAllowed() bool {
+	return s.tls || s.ip.IsLoopback() || s.s.opts.AllowAuthWithoutTLS
+}
+
+// AuthMechanisms implements smtp.AuthSession: none (no AUTH in EHLO) when
+// no service can log in or the connection is not protected.
+func (s *session) AuthMechanisms() []string {
+	if !s.s.auth || !s.authAllowed() {
+		return nil
+	}
+	return authMechanisms
+}
+
+// Auth implements smtp.AuthSession.
+func (s *session) Auth(mech string) (sasl.Server, error) {
+	o := &s.s.opts
+	if !s.s.auth {
+		return nil, reply(502, [3]int{5, 5, 1}, "Authentication not available")
+	}
+	if !s.authAllowed() {
+		s.reject("auth", "AUTH without TLS")
+		return nil, reply(538, [3]int{5, 7, 11}, "Encryption required for requested authentication mechanism")
+	}
+	if o.State.auth.blocked(s.ip, o.AuthFailureLimit, o.AuthFailureWindow, o.Now()) {
+		s.reject("auth", "too many failed logins from "+s.ip.String())
+		if s.sc != nil {
+			s.sc.closeAfterReply()
+		}
+		return nil, reply(454, [3]int{4, 7, 0}, "Too many failed authentication attempts, try again later")
+	}
+	switch strings.ToUpper(mech) {
+	case sasl.Plain:
+		return sasl.NewPlainServer(func(identity, user, password string) error {
+			if identity != "" && identity != user {
+				return s.loginFailed(user)
+			}
+			return s.login(user, password)
+		}), nil
+	case sasl.Login:
+		return &loginServer{check: s.login}, nil
+	}
+	return nil, reply(504, [3]int{5, 5, 4}, "Unsupported authentication mechanism")
+}
+
+// login checks user and password against the services; on success the
+// session belongs to that service and may relay.
+func (s *session) login(user, password string) error {
+	var svc *Service
+	for i := range s.s.opts.Services {
+		c := &s.s.opts.Services[i]
+		if c.Password != nil && c.loginName() == user {
+			svc = c
+			break
+		}
+	}
+	if svc == nil || !s.verify(svc.Password, password) {
+		return s.loginFailed(user)
+	}
+	s.service, s.user, s.trusted = svc.Name, user, true
+	return nil
+}
+
+// verify checks a password, at most two at a time per State: argon2id
+// takes tens of MiB each.
+func (s *session) verify(h *PasswordHash, password string) bool {
+	sem := s.s.opts.State.verify
+	sem <- struct{}{}
+	defer func() { <-sem }()
+	return h.Verify(password)
+}
+
+func (s *session) loginFailed(user string) error {
+	o := &s.s.opts
+	o.State.auth.fail(s.ip, o.AuthFailureLimit, o.AuthFailureWindow, o.Now())
+	s.reject("auth", "authentication failed for "+printable(user))
+	return reply(535, [3]int{5, 7, 8}, "Authentication credentials invalid")
+}
+
+func (svc *Service) loginName() string {
+	if svc.Login != "" {
+		return svc.Login
+	}
+	return svc.Name
+}
+
+// printable returns s with control characters replaced and at most 64
+// bytes, for the log.
+func printable(s string) string {
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 127 {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+// loginServer is the server side of the LOGIN mechanism (obsolete but the
+// one many clients use): "Username:" and "Password:" challenges.
+type loginServer struct {
+	check func(user, password string) error
+	user  string
+	step  int
+}
+
+var errLoginDone = errors.New("sasl: LOGIN exchange already completed")
+
+func (l *loginServer) Next(response []byte) (challenge []byte, done bool, err error) {
+	switch l.step {
+	case 0:
+		l.step = 1
+		if response != nil { // initial response: the user name
+			l.user = string(response)
+			l.step = 2
+			return []byte("Password:"), false, nil
+		}
+		return []byte("Username:"), false, nil
+	case 1:
+		l.user = string(response)
+		l.step = 2
+		return []byte("Password:"), false, nil
+	case 2:
+		l.step = 3
+		return nil, true, l.check(l.user, string(response))
+	}
+	return nil, false, errLoginDone
+}
+
+var _ smtp.AuthSession = (*session)(nil)
