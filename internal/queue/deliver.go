@@ -17,6 +17,14 @@ import (
 func (q *Queue) attempt(ctx context.Context, it *item) {
 	m := it.msg
 	p := q.pol.Load() // this attempt runs under one configuration
+	q.mu.Lock()
+	deleting := it.wantDelete // a deletion whose removal failed earlier
+	q.mu.Unlock()
+	if deleting {
+		now := q.opts.Now()
+		q.finish(p, it, cloneState(m.State), now, q.age(it, now))
+		return
+	}
 	var idx []int
 	var rcpts []string
 	for i, r := range m.State.Rcpts {
@@ -226,7 +234,18 @@ func (q *Queue) finish(p *Policy, it *item, st spool.State, now time.Time, age t
 			reason = "deleted by operator"
 		}
 		if err := q.store.Remove(m.Env.ID); err != nil {
+			// Still on disk (read-only or failing spool): keep the item and
+			// try again at the next retry; with nothing pending, that attempt
+			// only removes it. Forgetting it now would redeliver it after a
+			// restart.
 			q.mlog.Record(errEvent(&m.Env, "remove", err))
+			st.NextAttempt = q.nextAttempt(p, 1, now, age)
+			q.mu.Lock()
+			m.State = st
+			it.wantDelete = it.wantDelete || del
+			q.pushRetry(it)
+			q.mu.Unlock()
+			return
 		}
 		e := event(&m.Env, maillog.Removed)
 		e.Reply = reason

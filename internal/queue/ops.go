@@ -249,10 +249,16 @@ func (q *Queue) Delete(id string) error {
 		q.mlog.Record(opEvent(&it.msg.Env, "delete"))
 		return nil
 	}
+	prev := it.place
 	q.unlink(it)
 	delete(q.items, id)
 	q.mu.Unlock()
 	if err := q.store.Remove(id); err != nil {
+		// Still on disk: keep it queued, as a restart would.
+		q.mu.Lock()
+		q.items[id] = it
+		q.place(it, prev)
+		q.mu.Unlock()
 		return err
 	}
 	q.mlog.Record(opEvent(&it.msg.Env, "delete"))

@@ -197,6 +197,14 @@ func (q *Queue) add(m *spool.Message) {
 	}
 }
 
+// WriteHealth is the outcome of the spool's recent writes (commits, state
+// records, removals, probes), for the spool_write alert.
+func (q *Queue) WriteHealth() spool.WriteHealth { return q.store.WriteHealth() }
+
+// ProbeSpool writes and removes a small file in the spool, so that a full
+// or read-only spool (and its recovery) shows in WriteHealth without mail.
+func (q *Queue) ProbeSpool() error { return q.store.Probe() }
+
 // Len is the number of messages in the queue.
 func (q *Queue) Len() int {
 	q.mu.Lock()

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/posthorn/posthorn/internal/courier"
+	"github.com/posthorn/posthorn/internal/maillog"
 	"github.com/posthorn/posthorn/internal/smtperr"
 	"github.com/posthorn/posthorn/internal/spool"
 	"github.com/posthorn/posthorn/internal/testutil"
@@ -28,6 +30,8 @@ type setup struct {
 	lifetime     time.Duration
 	delayWarning time.Duration
 	dir          string
+	mlog         *maillog.Log
+	dataTimeout  time.Duration
 }
 
 func start(t *testing.T, s setup) *env {
@@ -45,7 +49,7 @@ func start(t *testing.T, s setup) *env {
 	}
 	c := courier.New(courier.Options{
 		Hostname: "relay.test", Upstreams: ups,
-		ConnectTimeout: time.Second, CommandTimeout: 2 * time.Second, DataTimeout: 2 * time.Second,
+		ConnectTimeout: time.Second, CommandTimeout: 2 * time.Second, DataTimeout: cmp.Or(s.dataTimeout, 2*time.Second),
 		DownBackoff: 20 * time.Millisecond, DownBackoffMax: 50 * time.Millisecond,
 	})
 	if s.lifetime == 0 {
@@ -55,7 +59,8 @@ func start(t *testing.T, s setup) *env {
 		Store: store, Courier: c, Hostname: "relay.test",
 		RetrySchedule: []time.Duration{30 * time.Millisecond},
 		MaxLifetime:   s.lifetime, DelayWarning: s.delayWarning, Concurrency: 4,
-		Jitter: func(d time.Duration) time.Duration { return d },
+		Jitter:  func(d time.Duration) time.Duration { return d },
+		MailLog: s.mlog,
 	})
 	if _, _, err := q.Recover(); err != nil {
 		t.Fatal(err)

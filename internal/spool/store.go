@@ -23,6 +23,8 @@ type Store struct {
 	sync       *dirSyncer
 	log        *slog.Logger
 	tmpGrace   time.Duration
+	now        func() time.Time // dates write outcomes; nil = time.Now
+	stats      writeStats
 }
 
 // SetTempGrace makes repairing scans keep uncommitted files younger than d:
@@ -96,7 +98,7 @@ func (s *Store) Create(env *Envelope) (*Writer, error) {
 	tmp := s.path(env.ID)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return nil, &WriteError{Op: "create", Err: err}
+		return nil, s.noteWrite(&WriteError{Op: "create", Err: err})
 	}
 	bp := bufPool.Get().(*[]byte)
 	buf, err := encodeHead((*bp)[:0], env)
@@ -145,6 +147,10 @@ func (s *Store) OpenBody(m *Message) (*Body, error) {
 
 // SaveState appends m.State to the message's file and fdatasyncs it.
 func (s *Store) SaveState(m *Message) error {
+	return s.noteWrite(s.saveState(m))
+}
+
+func (s *Store) saveState(m *Message) error {
 	rec, err := encodeState(&m.State)
 	if err != nil {
 		return err
@@ -176,9 +182,12 @@ func (s *Store) Remove(id string) error {
 		return fmt.Errorf("spool: invalid queue id %q", id)
 	}
 	if err := os.Remove(s.path(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
+		return s.noteWrite(&WriteError{Op: "remove", Err: err})
 	}
-	return s.syncEntry(s.dir)
+	if err := s.syncEntry(s.dir); err != nil {
+		return s.noteWrite(&WriteError{Op: "fsync directory", Err: err})
+	}
+	return s.noteWrite(nil)
 }
 
 // Adopt moves a committed message file from another spool on the same file
@@ -191,12 +200,12 @@ func (s *Store) Adopt(from *Store, id string) error {
 		return fmt.Errorf("spool: %s already queued", id)
 	}
 	if err := os.Rename(from.path(id), s.path(id)); err != nil {
-		return &WriteError{Op: "rename", Err: err}
+		return s.noteWrite(&WriteError{Op: "rename", Err: err})
 	}
 	if err := s.syncEntry(s.path(id)); err != nil {
-		return &WriteError{Op: "fsync directory", Err: err}
+		return s.noteWrite(&WriteError{Op: "fsync directory", Err: err})
 	}
-	return from.syncEntry(s.path(id))
+	return s.noteWrite(from.syncEntry(s.path(id)))
 }
 
 // ScanResult is one file found by Scan.

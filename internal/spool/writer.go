@@ -97,6 +97,19 @@ func (w *Writer) flush() {
 // fsync'd (shared with concurrent commits). Only then may the message be
 // acknowledged.
 func (w *Writer) Commit() (*Message, error) {
+	m, err := w.commit()
+	if err != nil {
+		var we *WriteError
+		if errors.As(err, &we) {
+			w.store.noteWrite(err)
+		}
+		return nil, err
+	}
+	w.store.noteWrite(nil)
+	return m, nil
+}
+
+func (w *Writer) commit() (*Message, error) {
 	if w.done {
 		return nil, errors.New("spool: writer already finished")
 	}
@@ -161,6 +174,9 @@ func (w *Writer) Abort() {
 		return
 	}
 	w.done = true
+	if w.err != nil {
+		w.store.noteWrite(w.err) // a body write failed before the caller gave up
+	}
 	w.cleanup()
 	w.release()
 }
