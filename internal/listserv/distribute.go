@@ -85,10 +85,12 @@ func (s *Server) saveDist(ctx context.Context, list, key, state string, p progre
 
 // distribute sends post (known by key) to every member of l with delivery
 // enabled that has not had it yet, and returns the number of copies
-// submitted now. A post already distributed is not sent again.
+// submitted now. A post already distributed is not sent again. Members in
+// digest mode (when the list has digests on) get it in the next digest
+// instead; the archive gets it through Options.Archive (see archive.go).
 func (s *Server) distribute(ctx context.Context, l *lists.List, msg *message, key string, stripBodyLine bool) (int, error) {
 	list := l.Address()
-	state, prog, err := s.distState(ctx, list, key)
+	state, _, err := s.distState(ctx, list, key)
 	if err != nil {
 		return 0, err
 	}
@@ -96,12 +98,83 @@ func (s *Server) distribute(ctx context.Context, l *lists.List, msg *message, ke
 		s.log.Info("listserv: post already distributed", slog.String("list", list), slog.String("key", key))
 		return 0, nil
 	}
+	dmarc := s.dmarcAction(ctx, l, msg)
+	out := s.prepare(l, msg, stripBodyLine, dmarc, true)
 	if state == "" {
-		if err := s.saveDist(ctx, list, key, distDistributing, prog, 0); err != nil {
+		if err := s.startDist(ctx, l, msg, key, out, func() *outPost {
+			return s.prepare(l, msg, stripBodyLine, dmarc, false)
+		}); err != nil {
 			return 0, err
 		}
 	}
-	out := s.prepare(l, msg, stripBodyLine, s.dmarcAction(ctx, l, msg), true)
+	digests := l.Settings.DigestEnabled
+	n, err := s.fanout(ctx, l, key, out, func(m *lists.Member) bool {
+		return !digests || m.Mode != lists.ModeDigest
+	})
+	if err != nil {
+		return n, err
+	}
+	s.archiveJob(ctx, list, key)
+	return n, nil
+}
+
+// startDist records, in one transaction, that the distribution of key
+// began, the archive job and the digest entry: a crash before the commit
+// leaves nothing, after it everything, so each happens once.
+func (s *Server) startDist(ctx context.Context, l *lists.List, msg *message, key string, out *outPost, digestForm func() *outPost) error {
+	list := l.Address()
+	digest := false
+	if l.Settings.DigestEnabled {
+		page, err := s.opts.Lists.Members(ctx, list, lists.MemberQuery{Role: lists.RoleMember, Mode: lists.ModeDigest, Limit: 1})
+		if err != nil {
+			return err
+		}
+		digest = len(page.Members) > 0
+	}
+	tx, err := s.opts.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("listserv: %w", err)
+	}
+	defer tx.Rollback()
+	now := s.opts.Now().UnixNano()
+	res, err := tx.ExecContext(ctx, `INSERT INTO listserv_dist (list, msg_key, state, cursor, sent, updated)
+		VALUES (?, ?, ?, '{}', 0, ?) ON CONFLICT DO NOTHING`, list, key, distDistributing, now)
+	if err != nil {
+		return fmt.Errorf("listserv: dist start: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil // started concurrently
+	}
+	if s.opts.Archive != nil && l.Settings.Archive {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO listserv_archive (list, msg_key, raw, created) VALUES (?, ?, ?, ?)
+			ON CONFLICT DO NOTHING`, list, key, s.archiveForm(out), now); err != nil {
+			return fmt.Errorf("listserv: archive job: %w", err)
+		}
+	}
+	if digest {
+		d := digestForm()
+		raw := append(append(append([]byte(nil), d.header...), "\r\n"...), d.body...)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO listserv_digest_entry (list, msg_key, subject, sender, raw, size, added)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			list, key, msg.subject(), msg.get("From"), raw, len(raw), now); err != nil {
+			return fmt.Errorf("listserv: digest entry: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("listserv: dist start: %w", err)
+	}
+	return nil
+}
+
+// fanout submits out to every member of l with delivery enabled for whom
+// want is true, going on from the progress saved under key, and marks key
+// done at the end.
+func (s *Server) fanout(ctx context.Context, l *lists.List, key string, out *outPost, want func(*lists.Member) bool) (int, error) {
+	list := l.Address()
+	state, prog, err := s.distState(ctx, list, key)
+	if err != nil || state == distDone {
+		return 0, err
+	}
 	total := 0
 	q := lists.MemberQuery{Role: lists.RoleMember, Limit: pageSize}
 	for range 1 << 20 { // bounded: 500M members
@@ -111,7 +184,7 @@ func (s *Server) distribute(ctx context.Context, l *lists.List, msg *message, ke
 		}
 		var todo []*lists.Member
 		for _, m := range page.Members {
-			if m.Delivery == lists.DeliveryEnabled && !prog.served(strings.ToLower(m.Address)) {
+			if m.Delivery == lists.DeliveryEnabled && want(m) && !prog.served(strings.ToLower(m.Address)) {
 				todo = append(todo, m)
 			}
 		}

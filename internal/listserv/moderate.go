@@ -78,8 +78,9 @@ func (s *Server) ModerateMany(ctx context.Context, list string, ids []int64, act
 	return out, nil
 }
 
-// Tick sends the moderator notices that waited for their interval and
-// expires held posts past their time, telling their senders.
+// Tick sends the moderator notices that waited for their interval,
+// expires held posts past their time (telling their senders), retries
+// pending archive jobs and sends the digests that are due.
 func (s *Server) Tick(ctx context.Context) error {
 	var errs []error
 	pending, err := s.opts.Lists.ListsWithUnnotifiedHeld(ctx)
@@ -103,6 +104,12 @@ func (s *Server) Tick(ctx context.Context) error {
 		if err := s.expiredNotice(ctx, h); err != nil {
 			errs = append(errs, fmt.Errorf("expiry notice %s #%d: %w", h.List, h.ID, err))
 		}
+	}
+	if err := s.retryArchive(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.digests(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -35,5 +35,45 @@ func migrations() []string {
 			detail TEXT NOT NULL DEFAULT '',
 			PRIMARY KEY (list, addr, day)
 		)`,
+		// 4: archive jobs: the post as distributed, until Options.Archive
+		// took it.
+		`CREATE TABLE listserv_archive (
+			list TEXT NOT NULL,
+			msg_key TEXT NOT NULL,
+			raw BLOB NOT NULL,
+			attempts INTEGER NOT NULL DEFAULT 0,
+			last_error TEXT NOT NULL DEFAULT '',
+			created INTEGER NOT NULL,
+			PRIMARY KEY (list, msg_key)
+		)`,
+		// 5: posts waiting for a digest (issue 0) or in the issue being
+		// sent; deleted once their issue went out.
+		`CREATE TABLE listserv_digest_entry (
+			id INTEGER PRIMARY KEY,
+			list TEXT NOT NULL,
+			msg_key TEXT NOT NULL,
+			subject TEXT NOT NULL,
+			sender TEXT NOT NULL,
+			raw BLOB NOT NULL,
+			size INTEGER NOT NULL,
+			added INTEGER NOT NULL,
+			issue INTEGER NOT NULL DEFAULT 0,
+			UNIQUE (list, msg_key)
+		)`,
+		`CREATE INDEX listserv_digest_entry_issue ON listserv_digest_entry (list, issue, id)`,
+		// 6: digest issues: numbered once, state "sending" (raw is the
+		// digest, fanned out with the dist table under key
+		// "digest:VOLUME:ISSUE") then "done" (raw emptied).
+		`CREATE TABLE listserv_digest (
+			list TEXT NOT NULL,
+			volume INTEGER NOT NULL,
+			issue INTEGER NOT NULL,
+			state TEXT NOT NULL,
+			message_id TEXT NOT NULL,
+			raw BLOB,
+			entries INTEGER NOT NULL,
+			created INTEGER NOT NULL,
+			PRIMARY KEY (list, volume, issue)
+		)`,
 	}
 }

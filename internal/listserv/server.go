@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/posthorn/posthorn/internal/courier"
@@ -48,6 +49,10 @@ type Options struct {
 	BounceWindow            time.Duration // points older than this are forgotten; default 7 days
 	Concurrency             int           // parallel Submits during fan-out; default 8
 	TickInterval            time.Duration // Run's period; default 1m
+
+	// Archive, when set, receives each accepted post of a list with
+	// archiving on, once, as distributed (see archive.go).
+	Archive ArchiveFunc
 
 	// LookupTXT looks up the DMARC policies of posters' domains; a
 	// net.Resolver's when nil. "No such name" is an error that is a
@@ -106,6 +111,8 @@ type Server struct {
 	// one list send one batch.
 	noticeMu sync.Mutex
 	dmarc    dmarcCache
+	// archiveErrors counts failed Archive calls.
+	archiveErrors atomic.Int64
 }
 
 // New applies the "listserv" migrations to opts.DB and returns a Server.
