@@ -40,12 +40,27 @@ func kinds(m Message) string {
 
 func TestLookupByEachKeyShowsWholeHistory(t *testing.T) {
 	t.Parallel()
-	st, _ := openTest(t, Options{})
-	history(st, qid1, notice1, t0)
-	history(st, qid2, "", t0.Add(time.Hour))
-	st.Record(maillog.Event{Kind: maillog.Accepted, Time: t0.Add(2 * time.Hour), QueueID: "cccccccccccccccccccccccccccccccc",
-		MessageID: "<other@example.org>", Service: "sentry", From: "noreply@sentry.example"})
-	flush(t, st)
+	for _, name := range []string{"one write", "a write per event"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			st, _ := openTest(t, Options{})
+			var sink maillog.Sink = st
+			if name == "a write per event" {
+				// Every event its own segment: the history is pieced
+				// together from many rows.
+				sink = maillog.SinkFunc(func(e maillog.Event) { st.Record(e); flush(t, st) })
+			}
+			history(sink, qid1, notice1, t0)
+			history(sink, qid2, "", t0.Add(time.Hour))
+			sink.Record(maillog.Event{Kind: maillog.Accepted, Time: t0.Add(2 * time.Hour), QueueID: "cccccccccccccccccccccccccccccccc",
+				MessageID: "<other@example.org>", Service: "sentry", From: "noreply@sentry.example"})
+			flush(t, st)
+			checkEachKey(t, st)
+		})
+	}
+}
+
+func checkEachKey(t *testing.T, st *Store) {
 
 	const want = "accepted,deferred,delivered,bounced,notice,removed,delivered*,removed*"
 	for _, q := range []Query{
@@ -59,6 +74,8 @@ func TestLookupByEachKeyShowsWholeHistory(t *testing.T) {
 		{Text: "bob@far.example", To: t0.Add(30 * time.Minute)},
 		{Address: "BOB@FAR.example", From: t0.Add(-time.Minute), To: t0.Add(10 * time.Minute)},
 		{Text: "alice@near.example", To: t0.Add(30 * time.Minute)},
+		{Address: "review@example.org", To: t0.Add(30 * time.Minute)}, // the sender, without case
+		{Service: "gerrit", To: t0.Add(30 * time.Minute)},
 	} {
 		ms := lookup(t, st.Reader, q)
 		if len(ms) != 1 {

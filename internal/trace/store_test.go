@@ -80,7 +80,7 @@ func countQueue(t testing.TB, db *sql.DB, qid string) int {
 
 // history records a message's life: accepted, deferred for b, delivered to
 // a, bounced for b with a notice whose own delivery is recorded, removed.
-func history(st *Store, qid, noticeID string, at time.Time) {
+func history(st maillog.Sink, qid, noticeID string, at time.Time) {
 	ev := func(k maillog.Kind, d time.Duration, f func(*maillog.Event)) {
 		e := maillog.Event{Kind: k, Time: at.Add(d), QueueID: qid, MessageID: "<" + qid + "@example.org>",
 			Service: "gerrit", From: "Review@Example.org"}
