@@ -3,8 +3,10 @@ package smtpd
 import (
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // FuzzSession feeds arbitrary client input to a real session: the server
@@ -30,6 +32,32 @@ func FuzzSession(f *testing.F) {
 			if ne, ok := err.(net.Error); ok && ne.Timeout() {
 				t.Fatal("server neither answered nor closed within 3s")
 			}
+		}
+	})
+}
+
+// FuzzAddress checks the envelope address checks: no panic, and nothing
+// they accept holds the characters that make relay tricks or header
+// injection possible.
+func FuzzAddress(f *testing.F) {
+	for _, s := range []string{"a@b.example", "user%outside@relay", "a!b@c", "\"a@b\"@c", "a@[192.0.2.1]",
+		"a@[192.0.2.1", "a@b..c", "ü@bü.example", "a\x00@b", "\xff@b", "a@b@c", "@a:b@c", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, addr string) {
+		ok := validAddress(addr)
+		if CheckSender(addr) == nil != (addr == "" || ok) {
+			t.Fatalf("CheckSender(%q) disagrees with validAddress", addr)
+		}
+		if !ok {
+			return
+		}
+		at := strings.LastIndexByte(addr, '@')
+		if at <= 0 || strings.ContainsAny(addr[:at], "@%!") || strings.ContainsAny(addr, " \r\n\x00<>") {
+			t.Fatalf("validAddress(%q) = true", addr)
+		}
+		if !utf8.ValidString(addr) {
+			t.Fatalf("validAddress accepted invalid UTF-8 %q", addr)
 		}
 	})
 }

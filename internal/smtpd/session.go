@@ -10,6 +10,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emersion/go-smtp"
 
@@ -164,11 +165,13 @@ func (s *session) reject(stage, reason string) {
 		Service: s.service, From: s.from, Stage: stage, Reply: reason})
 }
 
-// validAddress accepts local@domain without spaces or control characters.
-// The source-route, percent and bang forms are refused.
+// validAddress accepts local@domain without spaces or control characters,
+// in valid UTF-8. The percent and bang forms, quoted local parts holding
+// "@" and malformed address literals are refused (go-smtp drops source
+// routes before we see the address).
 func validAddress(a string) bool {
 	at := strings.LastIndexByte(a, '@')
-	if at <= 0 || at == len(a)-1 || len(a) > 512 {
+	if at <= 0 || at == len(a)-1 || len(a) > 512 || !utf8.ValidString(a) {
 		return false
 	}
 	for i := 0; i < len(a); i++ {
