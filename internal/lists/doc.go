@@ -28,6 +28,12 @@
 // A confirmation token is random; only its SHA-256 is stored, with an expiry.
 // Unsubscribe removes the member role at once; UnsubscribeToken signs
 // (list, address) with the site secret for web links and RFC 8058 one-click.
+// RequestUnsubscribe (for requests by mail, whose From can be forged)
+// stores a token instead, and Confirm with it unsubscribes.
+//
+// A member receives each post (mode regular) or digests (mode digest,
+// SetDeliveryMode); with digests off for the list, digest members get
+// each post.
 //
 // # Posting rule chain
 //

@@ -22,8 +22,11 @@
 //	   discard ─▶ nothing
 //	name-request@    subscribe / unsubscribe / help commands (subject, then
 //	                 the first body lines), answered by mail
-//	name-join@, name-leave@   subscribe / unsubscribe the sender
-//	name-confirm+TOKEN@       Confirm
+//	name-join@       subscribe the sender
+//	name-leave@      mail the sender a token; the reply to it unsubscribes
+//	                 (a From can be forged; the signed one-click link of
+//	                 List-Unsubscribe needs no confirmation)
+//	name-confirm+TOKEN@       Confirm (a subscription or an unsubscription)
 //	name-owner@      forwarded to the owners
 //	name-bounces+member=domain@   a bounce for that member (see bounce.go)
 //
@@ -53,6 +56,17 @@
 // the return path per recipient, as Postfix's XVERP) and a one-click link
 // without a per-member token in the shared copy: one file per post.
 //
+// # What members get
+//
+// prepare turns a post into the copy members get: approval fields and old
+// list fields removed, subject prefix, Reply-To policy, DMARC mitigation
+// (dmarc.go), header and footer (decorate.go), RFC 2369/2919 fields. The
+// first time a post is distributed, one transaction records the
+// distribution, the archive job (archive.go) and, when the list has digest
+// members, the digest entry (digest.go); so a redelivered post is neither
+// archived nor digested twice. Members in digest mode are skipped by the
+// fan-out of posts and get the numbered digests that Tick sends.
+//
 // # Moderation
 //
 // Held posts wait in lists' moderation queue. Server.Moderate delivers
@@ -61,5 +75,6 @@
 // list receive at most one notice per ModeratorNoticeInterval listing the
 // posts held since the last one; Tick sends the notices that were waiting
 // for the interval and expires held posts past HoldExpiry (with a notice to
-// the sender). The daemon calls Run, which ticks every TickInterval.
+// the sender); it also retries archive jobs and sends the digests that are
+// due. The daemon calls Run, which ticks every TickInterval.
 package listserv
