@@ -9,6 +9,8 @@
   if (!form) { return; }
   var rows = Array.prototype.slice.call(form.querySelectorAll("tr[data-id]"));
   if (rows.length === 0) { return; }
+  var help = document.getElementById("keys-help");
+  if (help) { help.hidden = false; }
   var cur = -1;
 
   function move(i) {
