@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -12,7 +14,8 @@ import (
 )
 
 const (
-	cycles          = 3                // kill/restart cycles per variant
+	defaultCycles   = 4                // kill/restart cycles per variant: 20 SIGKILLs in all
+	maxCycles       = 150              // bound on POSTHORN_CRASH_CYCLES (maxSeq messages per variant)
 	ackTarget       = 500              // acknowledged messages per cycle before the kill
 	loadMax         = 3 * time.Second  // or this much load, whichever comes first
 	deliverTimeout  = 30 * time.Second // restart until every acknowledged message arrived
@@ -58,13 +61,28 @@ type scenario struct {
 	killInRecovery bool
 }
 
+// crashCycles is POSTHORN_CRASH_CYCLES (the long soak), or defaultCycles.
+func crashCycles(t *testing.T) int {
+	v := os.Getenv("POSTHORN_CRASH_CYCLES")
+	if v == "" {
+		return defaultCycles
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxCycles {
+		t.Fatalf("POSTHORN_CRASH_CYCLES=%q: want a number from 1 to %d", v, maxCycles)
+	}
+	return n
+}
+
 // TestCrashRestartDeliversAcknowledged kills posthorn with SIGKILL under
 // load, restarts it, and checks that every message it acknowledged with 250
-// reaches the upstream, three times in a row per variant.
+// reaches the upstream, several times in a row per variant (20 kills in
+// all by default).
 func TestCrashRestartDeliversAcknowledged(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test builds and runs the posthorn binary; skipped with -short")
 	}
+	cycles := crashCycles(t)
 	bin := posthornBinary(t)
 	for _, sc := range []scenario{
 		{name: "upstream-up", fault: faultNone},
@@ -80,6 +98,9 @@ func TestCrashRestartDeliversAcknowledged(t *testing.T) {
 				r.cycle(t, c)
 			}
 			checkReceived(t, up.Messages(), r.l, r.kills)
+			if !t.Failed() {
+				t.Logf("%s: %d SIGKILLs, no acknowledged message lost", sc.name, r.kills)
+			}
 		})
 	}
 }

@@ -15,9 +15,10 @@
 //	      ─▶ queue empty (queue list --json over the control socket)
 //	      ─▶ SIGTERM, exit 0 ─▶ queue list --json offline is [] ─▶ quarantine empty
 //
-// Each variant runs three cycles, and the ledger accumulates across them:
-// a message acknowledged in the first cycle must still have been delivered
-// at the end of the third. Duplicates are allowed only for deliveries in
+// Each variant runs four cycles (POSTHORN_CRASH_CYCLES for the long soak),
+// 20 SIGKILLs in all, and the ledger accumulates across them: a message
+// acknowledged in the first cycle must still have been delivered at the end
+// of the last. Duplicates are allowed only for deliveries in
 // flight at a crash, so there may be at most delivery.concurrency extra
 // copies per kill. Messages that were sent but never acknowledged (the kill
 // came between the fsync and the reply) may or may not arrive; they are not
