@@ -59,7 +59,7 @@ func (u *UI) settingsPost(w http.ResponseWriter, r *http.Request, a *access) {
 		u.fail(w, r, err)
 		return
 	}
-	d := settingsData{A: a, Fields: fs, Changes: changes, Warnings: warns, Hidden: fs, Rev: a.List.Rev,
+	d := settingsData{A: a, Fields: fs, Changes: changes, Warnings: warns, Hidden: carried(fs), Rev: a.List.Rev,
 		Reason: strings.TrimSpace(r.PostFormValue("reason"))}
 	if r.PostFormValue("step") != "apply" {
 		u.preview(w, r, http.StatusOK, d)

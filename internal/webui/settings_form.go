@@ -92,6 +92,9 @@ func display(kind, js string) string {
 func parseInput(kind, v string) string {
 	switch kind {
 	case "list":
+		if strings.HasPrefix(strings.TrimSpace(v), "[") {
+			return v // carried from a preview as JSON
+		}
 		items := []string{}
 		for line := range strings.SplitSeq(v, "\n") {
 			if line = strings.TrimSpace(line); line != "" {
@@ -141,6 +144,9 @@ func applyForm(cur lists.Settings, form url.Values) (lists.Settings, []field, bo
 				continue
 			}
 			pending[i] = parseInput(fs[i].Kind, fs[i].Value)
+			if fs[i].Kind == "list" {
+				fs[i].Value = display("list", pending[i])
+			}
 		}
 	}
 	set := cur
@@ -179,4 +185,16 @@ func fieldError(err error) string {
 		return strings.Join(se.Problems, "; ")
 	}
 	return err.Error()
+}
+
+// carried returns the inputs as hidden fields for the apply step, in the
+// form SetField reads (lists as JSON arrays, which survive a hidden input
+// whatever the browser does with newlines).
+func carried(fs []field) []field {
+	out := make([]field, len(fs))
+	for i, f := range fs {
+		f.Value = parseInput(f.Kind, f.Value)
+		out[i] = f
+	}
+	return out
 }

@@ -2,9 +2,11 @@ package webui
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -33,7 +35,8 @@ func TestSettingsPreviewConfirmHistory(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ow := viewer(owner)
-	form := currentForm(t, f, map[string]string{"default_member_action": "hold", "max_recipients": "25"})
+	form := currentForm(t, f, map[string]string{"default_member_action": "hold", "max_recipients": "25",
+		"banned_addresses": "spam@example.net\r\n^.*@spam\\.example$\r\n"})
 
 	// Step 1: preview with the diff and the warning; nothing written.
 	w := f.do(t, ow, "POST", lp("settings"), form)
@@ -45,14 +48,19 @@ func TestSettingsPreviewConfirmHistory(t *testing.T) {
 	if vs, _ := f.st.History(context.Background(), testList); len(vs) != 1 {
 		t.Fatalf("preview wrote a version: %d versions", len(vs))
 	}
-	rev := regexp.MustCompile(`name="rev" value="(\d+)"`).FindStringSubmatch(body)
-	if rev == nil {
-		t.Fatal("no rev in preview")
+	// The apply step posts what the preview carries in hidden fields.
+	start := strings.LastIndex(body[:strings.Index(body, `name="rev"`)], "<form")
+	apply, _, _ := strings.Cut(body[start:], "</form>")
+	form = url.Values{}
+	for _, m := range regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`).FindAllStringSubmatch(apply, -1) {
+		form.Set(m[1], html.UnescapeString(m[2]))
+	}
+	if form.Get("rev") == "" || form.Get("default_member_action") != "hold" {
+		t.Fatalf("preview carries %v", form)
 	}
 
 	// Step 2: apply without acknowledging the warning: refused.
 	form.Set("step", "apply")
-	form.Set("rev", rev[1])
 	form.Set("reason", "moderate everybody during the flame war")
 	w = f.do(t, ow, "POST", lp("settings"), form)
 	if w.Code != http.StatusUnprocessableEntity {
@@ -74,7 +82,8 @@ func TestSettingsPreviewConfirmHistory(t *testing.T) {
 		t.Fatalf("apply: status %d: %s", w.Code, w.Body.String())
 	}
 	l, _ := f.st.GetList(context.Background(), testList)
-	if l.Settings.DefaultMemberAction != lists.Hold || l.Settings.MaxRecipients != 25 {
+	if l.Settings.DefaultMemberAction != lists.Hold || l.Settings.MaxRecipients != 25 ||
+		!slices.Equal(l.Settings.BannedAddresses, []string{"spam@example.net", `^.*@spam\.example$`}) {
 		t.Fatalf("settings not applied: %+v", l.Settings)
 	}
 	if a := f.lastAudit(); a.Action != "settings.change" || a.Actor != ow.Email || a.Target != "version 2" ||
