@@ -26,7 +26,7 @@ var errClosed = errors.New("trace: store closed")
 // service of the events that start a message (headKind); list; and the
 // recipients, one rcpts row per distinct recipient. A notice's link to the
 // message that generated it is an empty segment under the notice's queue
-// id whose parent is that message's queue id.
+// id whose parent is that message's queue id (index segments_link).
 //
 // Times are unix nanoseconds; time is the segment's earliest event, or for
 // a recipient its earliest event in the segment. Empty strings are stored
@@ -89,6 +89,8 @@ var migrations = []string{
 	`CREATE INDEX rcpts_addr ON rcpts (addr, time, segment)`,
 	// 17: the first layout's events are dropped (see above).
 	`DROP TABLE events`,
+	// 18: a notice's link to its message without reading its segments.
+	`CREATE INDEX segments_link ON segments (queue_id, parent) WHERE parent IS NOT NULL`,
 }
 
 // writerPragmas tune the writer's connection. A larger cache and a WAL
