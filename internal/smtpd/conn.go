@@ -157,6 +157,8 @@ func (c *sessionConn) firstSession() bool {
 func newSessionConn(c net.Conn, s *Server, ip netip.Addr) *sessionConn {
 	sc := &sessionConn{Conn: c, s: s, ip: ip}
 	if d := s.opts.MaxSessionTime; d > 0 {
+		sc.mu.Lock() // the timer may fire before the assignment
+		defer sc.mu.Unlock()
 		sc.timer = time.AfterFunc(d, func() {
 			s.opts.MailLog.Record(maillog.Event{Kind: maillog.Rejected, Client: ip.String(),
 				Service: s.policy().ServiceOf(ip), Stage: "session", Reply: "maximum session time reached"})
@@ -187,8 +189,11 @@ func (c *sessionConn) Write(p []byte) (int, error) {
 
 func (c *sessionConn) Close() error {
 	c.once.Do(func() {
-		if c.timer != nil {
-			c.timer.Stop()
+		c.mu.Lock()
+		t := c.timer
+		c.mu.Unlock()
+		if t != nil {
+			t.Stop()
 		}
 		c.s.opts.State.release(c.ip)
 	})

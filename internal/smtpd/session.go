@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -140,6 +141,7 @@ func (s *session) dataError(err error, w *spool.Writer) error {
 		w.Abort()
 	}
 	var se *smtp.SMTPError
+	var ne net.Error
 	switch {
 	case errors.As(err, &se):
 		s.reject("data", se.Message)
@@ -148,7 +150,18 @@ func (s *session) dataError(err error, w *spool.Writer) error {
 		s.reject("data", "header section too large")
 		return reply(552, [3]int{5, 3, 4}, "Header section exceeds fixed limit")
 	case errors.Is(err, smtp.ErrDataTooLarge):
+		s.reject("data", "message too large")
 		return smtp.ErrDataTooLarge
+	case errors.Is(err, smtp.ErrTooLongLine):
+		s.reject("data", "line too long")
+		return reply(500, [3]int{5, 5, 2}, "Line too long")
+	case errors.As(err, &ne) && ne.Timeout():
+		// data_timeout or max_session_time: the client was too slow.
+		s.reject("data", "data timeout")
+		if s.sc != nil {
+			s.sc.closeAfterReply()
+		}
+		return reply(421, [3]int{4, 4, 2}, "Timeout waiting for message data, closing connection")
 	case errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT):
 		s.s.opts.Logger.Error("spool full", slog.String("error", err.Error()))
 		s.reject("data", "spool full: "+err.Error())
