@@ -53,6 +53,12 @@ type daemon struct {
 	lists   *lists.Store
 	listSrv *listserv.Server
 
+	// smtpState (connection counts, failed logins, rates) is shared by
+	// the SMTP servers of successive configurations; certs is the TLS
+	// certificate of the running one (nil = no TLS), changed by reload.
+	smtpState *smtpd.State
+	certs     *smtpd.CertStore
+
 	reloadMu sync.Mutex // one reload at a time
 	run      atomic.Pointer[running]
 	cour     atomic.Pointer[courierGen]
