@@ -39,12 +39,15 @@ func (s *Store) Authenticate(ctx context.Context, email, password, clientIP stri
 	}
 	u, err := s.Get(ctx, key)
 	var nf *NotFoundError
-	hash := s.dummy
+	var hash string
 	switch {
 	case err == nil:
 		hash = u.hash
 	case errors.As(err, &nf):
 		u = nil
+		if hash, err = s.dummy(); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/posthorn/posthorn/internal/store"
@@ -88,8 +89,9 @@ type Store struct {
 	// hashing is a semaphore bounding concurrent argon2 computations.
 	hashing chan struct{}
 	// dummy is a hash of a random password, checked for unknown addresses
-	// so that they cost as much as known ones.
-	dummy string
+	// so that they cost as much as known ones; made on first use, so that
+	// a command that logs nobody in does not pay for it.
+	dummy func() (string, error)
 }
 
 // New applies the "accounts" migrations to db and returns a Store over it.
@@ -102,13 +104,13 @@ func New(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{db: db, opts: opts, hashing: make(chan struct{}, opts.MaxHashing)}
-	pw, err := s.randomToken()
-	if err != nil {
-		return nil, err
-	}
-	if s.dummy, err = s.hash(ctx, pw); err != nil {
-		return nil, err
-	}
+	s.dummy = sync.OnceValues(func() (string, error) {
+		pw, err := s.randomToken()
+		if err != nil {
+			return "", err
+		}
+		return s.hash(context.Background(), pw)
+	})
 	return s, nil
 }
 
