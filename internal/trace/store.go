@@ -171,10 +171,13 @@ func (s *Store) Record(e maillog.Event) {
 		return
 	}
 	s.pending = append(s.pending, e)
+	first := len(s.pending) == 1
 	s.mu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default:
+	if first { // the writer takes the whole buffer: one wake-up is enough
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
