@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"time"
 
 	"github.com/posthorn/posthorn/internal/accounts"
@@ -49,6 +51,22 @@ type Auth struct {
 	MaxFormBytes int64
 
 	pages *template.Template
+}
+
+// SecureSite reports whether cookies for siteURL must be Secure: always,
+// except for a plain http:// site on a loopback address (a test or a
+// tunnel), where a Secure cookie would never come back.
+func SecureSite(siteURL string) bool {
+	u, err := url.Parse(siteURL)
+	if err != nil || u.Scheme != "http" {
+		return true
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	return err != nil || !ip.IsLoopback()
 }
 
 func (a *Auth) logger() *slog.Logger {

@@ -170,3 +170,13 @@ func TestRequireLogin(t *testing.T) {
 	b.login(annEmail, annPass, "")
 	b.get("/private").want(t, http.StatusOK, "viewer=ann@example.org")
 }
+
+func TestSecureSite(t *testing.T) {
+	t.Parallel()
+	for u, want := range map[string]bool{"https://lists.example.org": true, "http://lists.example.org": true,
+		"http://127.0.0.1:8080": false, "http://[::1]:8080/": false, "http://localhost:8025": false, "": true, "::": true} {
+		if got := SecureSite(u); got != want {
+			t.Errorf("SecureSite(%q) = %v, want %v", u, got, want)
+		}
+	}
+}

@@ -57,6 +57,13 @@ func (a *Auth) Middleware(next http.Handler) http.Handler {
 			csrf = a.anonCSRF(w, r)
 		}
 		r = r.WithContext(WithCSRF(r.Context(), csrf))
+		// The form is parsed on this copy of the request, so the server
+		// would not remove a multipart upload's temporary files: do it here.
+		defer func() {
+			if r.MultipartForm != nil {
+				r.MultipartForm.RemoveAll()
+			}
+		}()
 		if unsafeMethod(r.Method) && !a.checkCSRF(w, r, csrf) {
 			a.logger().Warn("request refused: CSRF token missing or wrong", slog.String("method", r.Method),
 				slog.String("path", r.URL.Path), slog.String("client", a.clientIP(r)))
