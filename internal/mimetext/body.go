@@ -321,7 +321,7 @@ func (w *walker) assemble() {
 			text = append(text, p.s)
 		}
 	}
-	w.doc.Text = strings.Join(text, "\n")
+	w.doc.Text = strings.ReplaceAll(strings.Join(text, "\n"), "\r\n", "\n")
 	if !hasPlain && hasHTML {
 		w.doc.HTML = strings.Join(htm, "\n")
 	}

@@ -15,13 +15,16 @@
 //  3. Walk the MIME tree, at most maxDepth levels and maxParts parts deep.
 //     multipart/alternative shows its text/plain alternative when it has
 //     one, else its last (richest) one; other multiparts show every part
-//     in order; message/rfc822 parts are shown inline after a short
-//     summary of their header; text parts that are not attachments are
-//     decoded (quoted-printable, base64, charset) to UTF-8; everything
-//     else is an attachment, numbered in walk order from 0.
-//  4. Assemble the body: when there is any text/plain part, Text is the
-//     text parts joined and HTML is empty; otherwise HTML is the HTML
+//     in order; message/rfc822 parts not marked as attachments are shown
+//     inline after a short summary of their header; text parts that are
+//     not attachments are decoded (quoted-printable, base64, charset) to
+//     UTF-8; everything else is an attachment, numbered in walk order
+//     from 0.
+//  4. Assemble the body: when there is any text/plain part, Text is all
+//     text parts joined (HTML parts outside an alternative contribute
+//     their plain text) and HTML is empty; otherwise HTML is the HTML
 //     parts passed through the sanitiser and Text is their plain text.
+//     Line ends in Text are "\n".
 //
 // Everything that could not be decoded cleanly (a broken header line, an
 // unknown charset or transfer encoding, invalid base64, a multipart

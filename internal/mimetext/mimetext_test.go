@@ -62,7 +62,7 @@ Body line.
 		!slices.Equal(d.References, []string{"root@example.org", "parent@example.org"}) {
 		t.Errorf("ids %q %q %q", d.MessageID, d.InReplyTo, d.References)
 	}
-	if d.Text != "Body line.\r\n" || d.HTML != "" || len(d.Problems) != 0 {
+	if d.Text != "Body line.\n" || d.HTML != "" || len(d.Problems) != 0 {
 		t.Errorf("Text %q HTML %q problems %q", d.Text, d.HTML, d.Problems)
 	}
 }
