@@ -140,16 +140,19 @@ func (a *Archive) addTx(ctx context.Context, tx *sql.Tx, list string, raw []byte
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO archive_messages (list, number, permalink, message_id,
 		content_hash, subject, base_subject, is_reply, from_name, from_addr, date, received, in_reply_to,
-		refs, thread_id, parent_number, depth, size, legacy_path, parse_error, raw)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`,
+		refs, thread_id, parent_number, depth, size, legacy_path, parse_error)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
 		list, number, perm, p.messageID, hash, p.subject, p.base, p.isReply, p.fromName, p.fromAddr,
 		date.Unix(), received.Unix(), lastRef(p.refs), strings.Join(p.refs, " "), number, NoNumber,
-		len(raw), legacy, p.err, raw)
+		len(raw), legacy, p.err)
 	if err != nil {
 		return fail(err)
 	}
 	id, err := res.LastInsertId()
 	if err != nil {
+		return fail(err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO archive_raw (id, raw) VALUES (?, ?)`, id, raw); err != nil {
 		return fail(err)
 	}
 	for _, r := range p.refs {

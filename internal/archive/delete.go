@@ -37,7 +37,10 @@ func (a *Archive) Delete(ctx context.Context, list string, number int64, reason,
 	if deleted.Valid {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE archive_messages SET raw = NULL, size = 0, subject = '', base_subject = '',
+	if _, err := tx.ExecContext(ctx, `DELETE FROM archive_raw WHERE id = ?`, id); err != nil {
+		return fail(err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE archive_messages SET size = 0, subject = '', base_subject = '',
 		is_reply = 0, from_name = '', from_addr = '', deleted_at = ?, deleted_reason = ?, deleted_by = ? WHERE id = ?`,
 		a.now().Unix(), reason, by, id); err != nil {
 		return fail(err)

@@ -39,9 +39,10 @@ func (a *Archive) Export(ctx context.Context, list string, since, until time.Tim
 	}
 	last := NoNumber
 	for {
-		rows, err := a.db.QueryContext(ctx, `SELECT `+entryColumns+`, raw FROM archive_messages
-			WHERE list = ? AND number > ? AND deleted_at IS NULL AND date >= ? AND date < ?
-			ORDER BY number LIMIT ?`, list, last, lo, hi, exportBatch)
+		rows, err := a.db.QueryContext(ctx, `SELECT `+prefixedColumns("m.")+`, r.raw FROM archive_messages m
+			JOIN archive_raw r ON r.id = m.id
+			WHERE m.list = ? AND m.number > ? AND m.deleted_at IS NULL AND m.date >= ? AND m.date < ?
+			ORDER BY m.number LIMIT ?`, list, last, lo, hi, exportBatch)
 		if err != nil {
 			return fail(err)
 		}

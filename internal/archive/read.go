@@ -92,7 +92,8 @@ func (a *Archive) GetByPermalink(ctx context.Context, list, perm string) (*Entry
 func (a *Archive) Raw(ctx context.Context, list string, number int64) ([]byte, error) {
 	var raw []byte
 	var deleted sql.NullInt64
-	err := a.db.QueryRowContext(ctx, `SELECT raw, deleted_at FROM archive_messages WHERE list = ? AND number = ?`,
+	err := a.db.QueryRowContext(ctx, `SELECT r.raw, m.deleted_at FROM archive_messages m
+		LEFT JOIN archive_raw r ON r.id = m.id WHERE m.list = ? AND m.number = ?`,
 		list, number).Scan(&raw, &deleted)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, &NotFoundError{List: list, Key: strconv.FormatInt(number, 10)}

@@ -12,7 +12,7 @@ func migrations() []string {
 			next_number INTEGER NOT NULL
 		)`,
 		// One row per archived post, kept as a tombstone after deletion
-		// (raw NULL, deleted_at set). number and permalink are assigned
+		// (deleted_at set, its archive_raw row gone). number and permalink are assigned
 		// once and never updated; thread_id, parent_number and depth are
 		// derived and rewritten by threading.
 		`CREATE TABLE archive_messages (
@@ -37,18 +37,23 @@ func migrations() []string {
 			size INTEGER NOT NULL,
 			legacy_path TEXT,
 			parse_error TEXT NOT NULL,
-			raw BLOB,
 			deleted_at INTEGER,
 			deleted_reason TEXT NOT NULL DEFAULT '',
 			deleted_by TEXT NOT NULL DEFAULT '',
 			UNIQUE (list, number),
 			UNIQUE (list, permalink)
 		)`,
-		`CREATE INDEX archive_messages_mid ON archive_messages (list, message_id)`,
+		// The raw messages, apart so that the rows threading and listings
+		// read stay small and dense.
+		`CREATE TABLE archive_raw (
+			id INTEGER PRIMARY KEY REFERENCES archive_messages (id),
+			raw BLOB NOT NULL
+		)`,
+		`CREATE INDEX archive_messages_mid ON archive_messages (list, message_id, thread_id)`,
 		`CREATE INDEX archive_messages_hash ON archive_messages (list, content_hash)`,
 		`CREATE INDEX archive_messages_date ON archive_messages (list, date, number)`,
 		`CREATE INDEX archive_messages_thread ON archive_messages (list, thread_id)`,
-		`CREATE INDEX archive_messages_subject ON archive_messages (list, base_subject) WHERE base_subject <> ''`,
+		`CREATE INDEX archive_messages_subject ON archive_messages (list, base_subject, date, thread_id)`,
 		`CREATE INDEX archive_messages_from ON archive_messages (list, from_addr)`,
 		`CREATE INDEX archive_messages_legacy ON archive_messages (list, legacy_path) WHERE legacy_path IS NOT NULL`,
 		// Every Message-ID a post names in References/In-Reply-To, so that

@@ -166,8 +166,8 @@ func (a *Archive) Reindex(ctx context.Context, list string) error {
 	}
 	var last int64
 	for {
-		rows, err := tx.QueryContext(ctx, `SELECT id, raw FROM archive_messages
-			WHERE list = ? AND id > ? AND deleted_at IS NULL ORDER BY id LIMIT ?`, list, last, reindexBatch)
+		rows, err := tx.QueryContext(ctx, `SELECT m.id, r.raw FROM archive_messages m JOIN archive_raw r ON r.id = m.id
+			WHERE m.list = ? AND m.id > ? AND m.deleted_at IS NULL ORDER BY m.id LIMIT ?`, list, last, reindexBatch)
 		if err != nil {
 			return fail(err)
 		}

@@ -55,11 +55,11 @@ func (a *Archive) threadNew(ctx context.Context, tx *sql.Tx, list string, m thre
 		ids = append(ids, m.messageID)
 	}
 	if len(ids) > 0 {
-		if err := collect(`SELECT thread_id FROM archive_messages WHERE list = ? AND message_id IN (`+placeholders(len(ids))+`)`,
+		if err := collect(`SELECT thread_id FROM archive_messages INDEXED BY archive_messages_mid WHERE list = ? AND message_id IN (`+placeholders(len(ids))+`)`,
 			anyArgs(list, ids)...); err != nil {
 			return err
 		}
-		if err := collect(`SELECT m.thread_id FROM archive_refs r JOIN archive_messages m ON m.id = r.msg
+		if err := collect(`SELECT m.thread_id FROM archive_refs r INDEXED BY archive_refs_ref JOIN archive_messages m ON m.id = r.msg
 			WHERE r.list = ? AND r.ref IN (`+placeholders(len(ids))+`)`, anyArgs(list, ids)...); err != nil {
 			return err
 		}
@@ -78,7 +78,7 @@ func (a *Archive) threadNew(ctx context.Context, tx *sql.Tx, list string, m thre
 				continue
 			}
 			seen[base] = true
-			if err := collect(`SELECT thread_id FROM archive_messages WHERE list = ? AND base_subject = ?
+			if err := collect(`SELECT thread_id FROM archive_messages INDEXED BY archive_messages_subject WHERE list = ? AND base_subject = ?
 				AND date BETWEEN ? AND ?`, list, base, lo[base]-span, hi[base]+span); err != nil {
 				return err
 			}
