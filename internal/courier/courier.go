@@ -21,6 +21,10 @@
 // after the whole body went out but before the reply to the final dot, the
 // Result says MaybeDelivered: a retry may duplicate the message.
 //
+// With Options.DKIM set, the message is signed once per Deliver call,
+// before the first target, and a failure to sign defers it (BodyError):
+// mail of a domain with a key never leaves unsigned.
+//
 // # Relay health, across calls
 //
 // Each relay is up, down (until DownUntil) or probing:
