@@ -23,6 +23,9 @@ func FuzzReader(f *testing.F) {
 				if maxSize > 0 {
 					continue
 				}
+				if format == Mboxrd {
+					checkAccounted(t, data, msgs)
+				}
 				var buf bytes.Buffer
 				w := NewWriter(&buf)
 				for _, m := range msgs {
@@ -61,6 +64,9 @@ func fuzzRead(t *testing.T, data []byte, format Format, maxSize int64) []*Messag
 			if i != 0 || fe.Offset != 0 {
 				t.Fatalf("FormatError %v not at the start", fe)
 			}
+			if fe.Size > int64(len(data)) || maxSize == 0 && !bytes.Equal(fe.Data, data[:fe.Size]) {
+				t.Fatalf("FormatError data %q is not the start of the input", fe.Data)
+			}
 		case errors.As(err, &te):
 			if maxSize == 0 || te.Size <= maxSize {
 				t.Fatalf("unexpected %v", te)
@@ -80,4 +86,41 @@ func fuzzRead(t *testing.T, data []byte, format Format, maxSize int64) []*Messag
 	}
 	t.Fatal("Next did not reach EOF")
 	return nil
+}
+
+// checkAccounted verifies that msgs, read with Mboxrd, account for every
+// byte of data from the first "From " line on: each message's stretch of
+// the file is its separator line, its Raw quoted again, and at most one
+// empty line.
+func checkAccounted(t *testing.T, data []byte, msgs []*Message) {
+	for i, m := range msgs {
+		end := int64(len(data))
+		if i+1 < len(msgs) {
+			end = msgs[i+1].Offset
+		}
+		seg := data[m.Offset:end]
+		nl := bytes.IndexByte(seg, '\n')
+		if nl < 0 {
+			if len(m.Raw) != 0 {
+				t.Fatalf("message %d: separator without newline but raw %q", i, m.Raw)
+			}
+			continue
+		}
+		var q []byte
+		for rest := m.Raw; len(rest) > 0; {
+			line := rest
+			if j := bytes.IndexByte(rest, '\n'); j >= 0 {
+				line = rest[:j+1]
+			}
+			rest = rest[len(line):]
+			if needsQuote(line) {
+				q = append(q, '>')
+			}
+			q = append(q, line...)
+		}
+		body := seg[nl+1:]
+		if !bytes.Equal(body, q) && !bytes.Equal(body, append(bytes.Clone(q), '\n')) && !bytes.Equal(body, append(bytes.Clone(q), '\r', '\n')) {
+			t.Fatalf("message %d: file has %q, message accounts for %q", i, body, q)
+		}
+	}
 }
