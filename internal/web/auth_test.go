@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"html/template"
 	"io"
 	"log/slog"
 	"net/http"
@@ -77,6 +78,12 @@ func newSite(t *testing.T, secure bool) *site {
 		fmt.Fprintf(w, "viewer=%s csrf=%s", v.Email, CSRFToken(r.Context()))
 	}
 	mux.HandleFunc("GET /lists", who)
+	home := template.Must(template.New("home").Parse(`{{define "home"}}<form id="act-form" method="post" action="/lists/act">
+<input type="hidden" name="csrf" value="{{.}}"><label for="x">Value</label><input type="text" id="x" name="x" value="42">
+<button type="submit" id="act-submit">Do it</button></form>{{end}}`))
+	mux.Handle("GET /home", RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rd.Render(w, r, http.StatusOK, Page{Title: "Home"}, home, "home", CSRFToken(r.Context()))
+	})))
 	mux.Handle("GET /private", RequireLogin(http.HandlerFunc(who)))
 	mux.Handle("POST /private", RequireLogin(http.HandlerFunc(who)))
 	mux.HandleFunc("POST /lists/act", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "done %s", r.PostFormValue("x")) })
