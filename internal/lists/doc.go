@@ -18,6 +18,10 @@
 // delivery status and an optional moderation action; nil means the list's
 // default for the role.
 //
+// Members pages by key (address, role); MemberQuery.Prefix selects by the
+// start of the address or display name through index ranges (see
+// members_prefix.go), MemberQuery.Search by substring with a scan.
+//
 // # Subscription states
 //
 //	Subscribe ─ open ──────────────────────────────────────▶ member

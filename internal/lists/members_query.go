@@ -14,6 +14,11 @@ type MemberQuery struct {
 	// Mode, when set, selects members with that delivery mode only.
 	Mode   DeliveryMode
 	Search string // case-insensitive substring of address or display name
+	// Prefix, when set, selects members whose address, or whose display
+	// name, starts with it (case-insensitive; display names are folded in
+	// ASCII only). Unlike Search it walks index ranges, so it stays fast on
+	// large lists; both may be set (then both must match).
+	Prefix string
 	After  string // MemberPage.Next of the previous page; "" for the first
 	Limit  int    // page size; default 100, at most 1000
 }
@@ -58,9 +63,13 @@ func (s *Store) Members(ctx context.Context, list string, q MemberQuery) (Member
 		where = append(where, "(instr(addr_key, ?) > 0 OR instr(lower(display_name), ?) > 0)")
 		args = append(args, needle, needle)
 	}
-	args = append(args, q.Limit+1)
-	rows, err := s.db.QueryContext(ctx, `SELECT `+memberCols+` FROM members WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY addr_key, role LIMIT ?`, args...)
+	query := `SELECT ` + memberCols + ` FROM members WHERE ` + strings.Join(where, " AND ") + ` ORDER BY addr_key, role LIMIT ?`
+	if q.Prefix != "" {
+		query, args = prefixQuery(where, args, q.Prefix, q.Limit+1)
+	} else {
+		args = append(args, q.Limit+1)
+	}
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return MemberPage{}, fmt.Errorf("lists: members: %w", err)
 	}

@@ -77,5 +77,8 @@ func migrations() []string {
 			expires INTEGER NOT NULL,
 			UNIQUE (list_id, addr_key)
 		)`,
+		// 8: display-name prefix search (MemberQuery.Prefix); the address
+		// prefix uses the UNIQUE (list_id, addr_key, role) index.
+		`CREATE INDEX members_name ON members (list_id, lower(display_name), addr_key)`,
 	}
 }
