@@ -136,20 +136,24 @@ func (a *Archive) Import(ctx context.Context, list string, src Source, o ImportO
 	if err != nil {
 		return fail(err)
 	}
+	// A batch is never cut by cancellation (database/sql would roll it
+	// back): ctx is checked between messages and what was read is kept.
+	txCtx := context.WithoutCancel(ctx)
 	b := &importBatch{a: a, list: list, key: o.Checkpoint}
 	defer b.rollback()
 	var index int64
 	first := true
 	for {
 		if err := ctx.Err(); err != nil {
-			return fail(errors.Join(err, b.commit(ctx)))
+			// Keep what was read: the checkpoint lets a rerun resume.
+			return fail(errors.Join(err, b.commit(txCtx)))
 		}
 		raw, off, fromDate, err := src.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return fail(errors.Join(err, b.commit(ctx)))
+			return fail(errors.Join(err, b.commit(txCtx)))
 		}
 		if first && cp.found && off == cp.offset && off > 0 {
 			index = cp.idx
@@ -162,22 +166,22 @@ func (a *Archive) Import(ctx context.Context, list string, src Source, o ImportO
 		}
 		rep.Messages++
 		rep.Bytes += int64(len(raw))
-		if err := b.begin(ctx); err != nil {
+		if err := b.begin(txCtx); err != nil {
 			return fail(err)
 		}
-		if err := a.importOne(ctx, b.tx, list, pname, raw, off, fromDate, index, o.KeepNumbers, &rep); err != nil {
+		if err := a.importOne(txCtx, b.tx, list, pname, raw, off, fromDate, index, o.KeepNumbers, &rep); err != nil {
 			return fail(err)
 		}
 		b.note(off, index)
 		index++
 		if b.n >= batchSize {
-			if err := b.commit(ctx); err != nil {
+			if err := b.commit(txCtx); err != nil {
 				return fail(err)
 			}
 			a.progress(o.Progress, &rep, b.offset, start)
 		}
 	}
-	if err := b.commit(ctx); err != nil {
+	if err := b.commit(txCtx); err != nil {
 		return fail(err)
 	}
 	a.progress(o.Progress, &rep, b.offset, start)

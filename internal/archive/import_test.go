@@ -226,3 +226,45 @@ func TestNumberHeader(t *testing.T) {
 		t.Fatal("number found in the body")
 	}
 }
+
+// cancelAfter cancels the import's context after n messages.
+type cancelAfter struct {
+	src    *sliceSource
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Next() ([]byte, int64, time.Time, error) {
+	if c.n--; c.n < 0 {
+		c.cancel()
+	}
+	return c.src.Next()
+}
+
+func TestInterruptedImportKeepsWhatWasRead(t *testing.T) {
+	t.Parallel()
+	a := newTestArchive(t)
+	var ms []msg
+	for i := range 8 {
+		ms = append(ms, msg{id: fmt.Sprintf("m%d@x", i), date: day(i)})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	o := ImportOptions{Checkpoint: "k", BatchSize: 100}
+	if _, err := a.Import(ctx, "dev", &cancelAfter{src: &sliceSource{msgs: raws(ms...)}, n: 5, cancel: cancel}, o); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v; want canceled", err)
+	}
+	off, err := a.ResumeOffset(context.Background(), "k")
+	if err != nil || off == 0 {
+		t.Fatalf("offset %d, %v", off, err)
+	}
+	if e := numbers(t, a, "dev"); len(e) != 6 {
+		t.Fatalf("%d posts kept; want the 6 read before the interruption", len(e))
+	}
+	src := &sliceSource{msgs: raws(ms...)}
+	src.seekTo(off)
+	rep, err := a.Import(context.Background(), "dev", src, o)
+	if err != nil || rep.Added != 2 {
+		t.Fatalf("resume: %+v %v", rep, err)
+	}
+}
