@@ -118,7 +118,7 @@ func TestLoginInBrowser(t *testing.T) {
 	}
 	shot("logged-in.png")
 
-	step("post a form", chromedp.Click(chromedp.CSS(`#act-submit`)), chromedp.WaitReady(chromedp.CSS(`body`)))
+	step("post a form", chromedp.Click(chromedp.CSS(`#act-submit`)), chromedp.WaitNotPresent(chromedp.CSS(`#act-form`)))
 	if got := text(`body`); !strings.Contains(got, "done 42") {
 		t.Fatalf("form with its token: %q", got)
 	}
