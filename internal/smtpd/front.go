@@ -16,7 +16,9 @@ import (
 // the Server they started with, which then drains in the background.
 //
 // Each Server reads connections from its own handoff listener, so that
-// go-smtp's Serve and Shutdown work unchanged on it.
+// go-smtp's Serve and Shutdown work unchanged on it. Connections from an
+// implicit TLS listener are marked; the Server counts them against its
+// limits and then starts TLS with its own TLSConfig.
 type Front struct {
 	logger *slog.Logger
 
