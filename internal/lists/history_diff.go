@@ -105,10 +105,16 @@ func Diff(a, b Settings) []FieldChange {
 // from value and the result validated: strings as is, booleans as
 // true/false/yes/no/on/off/1/0, numbers in decimal, lists of addresses as a
 // JSON array or comma-separated, header rules as a JSON array. "version"
-// cannot be set.
+// cannot be set. The former keys archive and archive_private (booleans)
+// are accepted and change archive_policy: archive=false is none,
+// archive=true makes none public, archive_private=true is private,
+// archive_private=false makes private public.
 func SetField(set Settings, key, value string) (Settings, error) {
 	orig := set
 	key = strings.ToLower(strings.TrimSpace(key))
+	if key == "archive" || key == "archive_private" {
+		return setOldArchiveKey(set, key, value)
+	}
 	var field *settingField
 	for _, f := range settingFields() {
 		if f.name == key {
@@ -169,7 +175,28 @@ func SetField(set Settings, key, value string) (Settings, error) {
 	if err := set.Validate(); err != nil {
 		return orig, err
 	}
+	set.mirrorArchive()
 	return set, nil
+}
+
+// setOldArchiveKey is SetField for the keys archive and archive_private.
+func setOldArchiveKey(set Settings, key, value string) (Settings, error) {
+	b, ok := parseBool(value)
+	if !ok {
+		return set, &InvalidError{Field: key, Value: value, Problem: "want true or false"}
+	}
+	p := set.ArchivePolicy
+	switch {
+	case key == "archive" && !b:
+		p = ArchivePolicyNone
+	case key == "archive" && p == ArchivePolicyNone:
+		p = ArchivePolicyPublic
+	case key == "archive_private" && b:
+		p = ArchivePolicyPrivate
+	case key == "archive_private" && p == ArchivePolicyPrivate:
+		p = ArchivePolicyPublic
+	}
+	return SetField(set, "archive_policy", string(p))
 }
 
 func parseBool(s string) (bool, bool) {

@@ -87,12 +87,13 @@ func TestHistoryBaselineForOldList(t *testing.T) {
 		t.Fatalf("%+v %v", vs, err)
 	}
 	set := l.Settings
-	set.Archive = false
+	set.ArchivePolicy = ArchivePolicyNone
 	if _, _, err := f.s.ChangeSettings(ctx, testList, set, Change{Author: "ann", Reason: "no archive"}); err != nil {
 		t.Fatal(err)
 	}
 	vs, err = f.s.History(ctx, testList)
-	if err != nil || len(vs) != 2 || !vs[0].Settings.Archive || vs[0].Reason != reasonBaseline || vs[1].Settings.Archive {
+	if err != nil || len(vs) != 2 || !vs[0].Settings.Archive || vs[0].Reason != reasonBaseline || vs[1].Settings.Archive ||
+		vs[1].Settings.ArchivePolicy != ArchivePolicyNone {
 		t.Fatalf("%+v %v", vs, err)
 	}
 }

@@ -59,11 +59,24 @@ type Settings struct {
 	BannedAddresses   []string        `json:"banned_addresses"`
 	HeaderMatches     []HeaderMatch   `json:"header_matches"`
 	SuspiciousHeaders []HeaderPattern `json:"suspicious_headers"`
-	Archive           bool            `json:"archive"`
-	ArchivePrivate    bool            `json:"archive_private"`
-	ReplyTo           ReplyTo         `json:"reply_to"`
-	ReplyToAddress    string          `json:"reply_to_address"`
-	SubjectPrefix     string          `json:"subject_prefix"`
+	// Advertised shows the list on the public index of lists; an
+	// unadvertised list is still reachable by its address and pages.
+	Advertised bool `json:"advertised"`
+	// ArchivePolicy says who may read the archive, or that posts are not
+	// archived at all (none: the archive hook is not called).
+	ArchivePolicy ArchivePolicy `json:"archive_policy"`
+	// Archive and ArchivePrivate are the former spelling of ArchivePolicy
+	// (archive = policy is not none, archive_private = policy is private),
+	// still read from settings stored before archive_policy existed.
+	//
+	// Deprecated: use ArchivePolicy. They are filled from it when settings
+	// are loaded (DefaultSettings, the store, SetField) and ignored when
+	// settings are stored.
+	Archive        bool    `json:"-"`
+	ArchivePrivate bool    `json:"-"`
+	ReplyTo        ReplyTo `json:"reply_to"`
+	ReplyToAddress string  `json:"reply_to_address"`
+	SubjectPrefix  string  `json:"subject_prefix"`
 	// ConfirmDays is how long a confirmation token stays valid.
 	ConfirmDays int `json:"confirm_days"`
 	// Header and Footer are text put before and after the body of each
@@ -87,6 +100,25 @@ type Settings struct {
 	// DigestInterval sends a digest at the latest this long after the
 	// oldest post in it.
 	DigestInterval DigestInterval `json:"digest_interval"`
+}
+
+// ArchivePolicy is who may read a list's archive.
+type ArchivePolicy string
+
+const (
+	ArchivePolicyPublic  ArchivePolicy = "public"  // anybody
+	ArchivePolicyPrivate ArchivePolicy = "private" // members (and the list's staff) only
+	ArchivePolicyNone    ArchivePolicy = "none"    // posts are not archived
+)
+
+// Archived reports whether posts of a list with policy p are archived.
+func (p ArchivePolicy) Archived() bool { return p == ArchivePolicyPublic || p == ArchivePolicyPrivate }
+
+// mirrorArchive fills the deprecated Archive and ArchivePrivate from
+// ArchivePolicy.
+func (s *Settings) mirrorArchive() {
+	s.Archive = s.ArchivePolicy.Archived()
+	s.ArchivePrivate = s.ArchivePolicy == ArchivePolicyPrivate
 }
 
 // DMARCMitigation is a list's answer to posters whose domain publishes a
@@ -128,6 +160,8 @@ func DefaultSettings(name string) Settings {
 		RequireSubject:         true,
 		AdministriviaCheck:     true,
 		RequireExplicitDest:    true,
+		Advertised:             true,
+		ArchivePolicy:          ArchivePolicyPublic,
 		Archive:                true,
 		ReplyTo:                ReplyToPoster,
 		SubjectPrefix:          "[" + name + "] ",
@@ -181,6 +215,11 @@ func (s *Settings) Validate() error {
 		}
 	default:
 		add("reply_to %q: want poster, list or explicit", s.ReplyTo)
+	}
+	switch s.ArchivePolicy {
+	case ArchivePolicyPublic, ArchivePolicyPrivate, ArchivePolicyNone:
+	default:
+		add("archive_policy %q: want public, private or none", s.ArchivePolicy)
 	}
 	switch s.DMARCMitigation {
 	case DMARCNone, DMARCMungeFrom, DMARCWrap:
@@ -252,17 +291,39 @@ func marshalSettings(s Settings) ([]byte, error) {
 	return json.Marshal(s)
 }
 
+// storedSettings is Settings as stored, with the keys it had before
+// archive_policy.
+type storedSettings struct {
+	Settings
+	OldArchive        *bool `json:"archive"`
+	OldArchivePrivate *bool `json:"archive_private"`
+}
+
 // unmarshalSettings decodes stored settings over the defaults of the list
 // called name. Unknown keys and versions newer than SettingsVersion are
-// errors.
+// errors. Settings stored with archive/archive_private instead of
+// archive_policy get the policy they meant.
 func unmarshalSettings(name string, data []byte) (Settings, error) {
-	s := DefaultSettings(name)
-	s.Version = 0
+	st := storedSettings{Settings: DefaultSettings(name)}
+	st.Version = 0
+	st.ArchivePolicy = ""
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
+	if err := dec.Decode(&st); err != nil {
 		return Settings{}, &SettingsError{Problems: []string{"stored settings: " + err.Error()}}
 	}
+	s := st.Settings
+	if s.ArchivePolicy == "" {
+		switch {
+		case st.OldArchive != nil && !*st.OldArchive:
+			s.ArchivePolicy = ArchivePolicyNone
+		case st.OldArchivePrivate != nil && *st.OldArchivePrivate:
+			s.ArchivePolicy = ArchivePolicyPrivate
+		default:
+			s.ArchivePolicy = ArchivePolicyPublic
+		}
+	}
+	s.mirrorArchive()
 	if s.Version == 0 {
 		return Settings{}, &SettingsError{Problems: []string{"stored settings have no version"}}
 	}

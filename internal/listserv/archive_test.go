@@ -72,11 +72,20 @@ func TestArchiveOncePerPost(t *testing.T) {
 	if err := f.srv.Tick(context.Background()); err != nil || arch.n() != 1 {
 		t.Fatalf("tick: %v, %d calls", err, arch.n())
 	}
-	// Archiving off for the list: no call.
-	f.settings(t, func(s *lists.Settings) { s.Archive = false })
+	// A private archive is an archive too.
+	f.settings(t, func(s *lists.Settings) { s.ArchivePolicy = lists.ArchivePolicyPrivate })
+	mustOK(t, f.deliver(t, "ann@example.org", []string{testList}, postLines("ann@example.org", "x", "<a3@example.org>")...))
+	if arch.n() != 2 {
+		t.Fatalf("post of a list with a private archive: %d calls", arch.n())
+	}
+	// Archiving off for the list (archive_policy none): no call, now or on Tick.
+	f.settings(t, func(s *lists.Settings) { s.ArchivePolicy = lists.ArchivePolicyNone })
 	mustOK(t, f.deliver(t, "ann@example.org", []string{testList}, postLines("ann@example.org", "x", "<a2@example.org>")...))
-	if arch.n() != 1 {
-		t.Fatal("archived a post of a list without archive")
+	if err := f.srv.Tick(context.Background()); err != nil || arch.n() != 2 {
+		t.Fatalf("archived a post of a list without archive: %v, %d calls", err, arch.n())
+	}
+	if n, err := f.srv.ArchivePending(context.Background()); err != nil || n != 0 {
+		t.Fatalf("archive jobs for a list without archive: %d %v", n, err)
 	}
 }
 

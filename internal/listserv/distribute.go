@@ -145,7 +145,7 @@ func (s *Server) startDist(ctx context.Context, l *lists.List, msg *message, key
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil // started concurrently
 	}
-	if s.opts.Archive != nil && l.Settings.Archive {
+	if s.opts.Archive != nil && l.Settings.ArchivePolicy.Archived() {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO listserv_archive (list, msg_key, raw, created) VALUES (?, ?, ?, ?)
 			ON CONFLICT DO NOTHING`, list, key, s.archiveForm(out), now); err != nil {
 			return fmt.Errorf("listserv: archive job: %w", err)

@@ -93,7 +93,7 @@ func (s *Server) prepare(l *lists.List, msg *message, stripBodyLine bool, dmarc 
 	}
 	h.WriteString("List-Help: " + help + "\r\n")
 	h.WriteString("List-Subscribe: " + sub + "\r\n")
-	if set.Archive && s.opts.SiteURL != "" {
+	if set.ArchivePolicy.Archived() && s.opts.SiteURL != "" {
 		h.WriteString("List-Archive: <" + s.listURL(l) + "archive/>\r\n")
 	}
 	h.WriteString("Precedence: list\r\n")

@@ -120,7 +120,7 @@ func TestReplyToList(t *testing.T) {
 	f.add(t, "ann@example.org", lists.RoleMember, "")
 	set := lists.DefaultSettings("wikitech-l")
 	set.ReplyTo = lists.ReplyToList
-	set.Archive = false
+	set.ArchivePolicy = lists.ArchivePolicyNone
 	if err := f.db.SetSettings(context.Background(), testList, set); err != nil {
 		t.Fatal(err)
 	}

@@ -50,8 +50,9 @@ type Options struct {
 	Concurrency             int           // parallel Submits during fan-out; default 8
 	TickInterval            time.Duration // Run's period; default 1m
 
-	// Archive, when set, receives each accepted post of a list with
-	// archiving on, once, as distributed (see archive.go).
+	// Archive, when set, receives each accepted post of a list whose
+	// archive_policy is public or private (not none), once, as
+	// distributed (see archive.go).
 	Archive ArchiveFunc
 
 	// LookupTXT looks up the DMARC policies of posters' domains; a
