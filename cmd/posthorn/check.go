@@ -151,7 +151,16 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	if a.testsOnly {
 		opts.Invariants = []configtest.Invariant{}
 	}
+	signer, err := dkimSigner(cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
 	res := configtest.Run(context.Background(), cfg, opts)
+	if err := writeDKIMRecords(stdout, signer); err != nil {
+		fmt.Fprintln(stderr, "posthorn check:", err)
+		return 1
+	}
 	if err := res.Write(stdout, a.verbose); err != nil {
 		fmt.Fprintln(stderr, "posthorn check:", err)
 		return 1

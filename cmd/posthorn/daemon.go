@@ -209,7 +209,8 @@ func courierKey(cfg *config.Config) string {
 	data, _ := json.Marshal(struct {
 		Hostname string
 		Delivery config.Delivery
-	}{cfg.Hostname, d})
+		DKIM     []config.DKIMKey
+	}{cfg.Hostname, d, cfg.DKIM})
 	return string(data)
 }
 
@@ -285,6 +286,9 @@ func firstLine(s string) string {
 func loadCandidate(path string) (*config.Config, error) {
 	cfg, res, err := checkCandidate(path)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := dkimSigner(cfg); err != nil {
 		return nil, err
 	}
 	if res.Failed() {

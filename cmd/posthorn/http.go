@@ -11,6 +11,7 @@ import (
 	"github.com/posthorn/posthorn/internal/dashboard"
 	"github.com/posthorn/posthorn/internal/health"
 	"github.com/posthorn/posthorn/internal/metrics"
+	"github.com/posthorn/posthorn/internal/spool"
 	"github.com/posthorn/posthorn/internal/trace"
 )
 
@@ -63,6 +64,10 @@ func (d *daemon) newHealth(started time.Time) *health.Checker {
 			Outcomes:        d.outcomes,
 			Held:            d.heldCount,
 			ServiceActivity: d.serviceActivity,
+			SpoolWrite: func() spool.WriteHealth {
+				_ = d.q.ProbeSpool() // a failure shows in WriteHealth
+				return d.q.WriteHealth()
+			},
 			ConfigReload: func() (string, time.Time) {
 				if l := d.last.Load(); l != nil {
 					return l.err, l.at

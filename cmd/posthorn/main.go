@@ -62,6 +62,8 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runMembers(args, stdout, stderr)
 	case "held":
 		return runHeld(args, stdout, stderr)
+	case "user":
+		return runUserIO(args, stdin, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "posthorn", version)
 		return 0

@@ -370,7 +370,16 @@ func newCourier(cfg *config.Config, logger *slog.Logger) (*courier.Courier, erro
 	for _, a := range d.Upstreams {
 		ups = append(ups, courier.Upstream{Addr: a, TLS: cfg.UpstreamTLSMode(a)})
 	}
+	signer, err := dkimSigner(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var dk courier.Signer
+	if signer != nil {
+		dk = signer
+	}
 	return courier.New(courier.Options{
+		DKIM: dk,
 		Hostname: cfg.Hostname, Upstreams: ups, DirectTLS: d.TLS, RootCAs: roots,
 		MXPort: d.MXPort, ConnectTimeout: d.ConnectTimeout.Std(), CommandTimeout: d.CommandTimeout.Std(),
 		DataTimeout: d.DataTimeout.Std(), IdleTimeout: d.IdleTimeout.Std(), MaxIdlePerHost: d.MaxIdlePerHost,

@@ -60,6 +60,7 @@ func Default() *Config {
 			ShutdownGrace:  Duration(30 * time.Second),
 		},
 		Services: []Service{},
+		DKIM:     []DKIMKey{},
 		Stats:    Stats{Retention: Duration(30 * day), MaxRows: 2_000_000},
 		Trace:    Trace{Retention: Duration(14 * day), MaxEvents: 20_000_000},
 		Alerts: Alerts{

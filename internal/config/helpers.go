@@ -106,6 +106,7 @@ func (c *Config) Redacted() *Config {
 	r.Delivery.RetrySchedule = slices.Clone(c.Delivery.RetrySchedule)
 	r.TestFiles = slices.Clone(c.TestFiles)
 	r.Lists.Domains = slices.Clone(c.Lists.Domains)
+	r.DKIM = slices.Clone(c.DKIM)
 	r.Services = make([]Service, len(c.Services))
 	for i, s := range c.Services {
 		s.Networks, s.Users = slices.Clone(s.Networks), slices.Clone(s.Users)

@@ -13,6 +13,7 @@ type Config struct {
 	HTTP      HTTP      `toml:"http"`
 	Delivery  Delivery  `toml:"delivery"`
 	Services  []Service `toml:"service"`
+	DKIM      []DKIMKey `toml:"dkim"`
 	Stats     Stats     `toml:"stats"`
 	Trace     Trace     `toml:"trace"`
 	Alerts    Alerts    `toml:"alerts"`
@@ -99,4 +100,15 @@ type Delivery struct {
 	DownBackoffMax Duration `toml:"down_backoff_max"` // default 10m
 	MXPort         int      `toml:"mx_port"`          // port for direct delivery; default 25
 	ShutdownGrace  Duration `toml:"shutdown_grace"`   // how long SIGTERM waits for deliveries; default 30s
+}
+
+// DKIMKey is one signing key: outgoing mail whose From domain (or a parent
+// of it, else the envelope sender's domain) is Domain is signed with it.
+// Every key of a domain signs, so a new selector can be published and
+// used before the old one is withdrawn.
+type DKIMKey struct {
+	Domain   string   `toml:"domain"`   // required
+	Selector string   `toml:"selector"` // required
+	KeyFile  string   `toml:"key_file"` // PEM private key, RSA (2048 bits or more) or Ed25519; required
+	Expire   Duration `toml:"expire"`   // signature lifetime (x= tag); default 0 = none
 }

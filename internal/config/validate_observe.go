@@ -87,6 +87,10 @@ func (c *Config) validateObserve(errs *Errors) {
 		c.Services = []Service{}
 	}
 	validateServices(errs, c.Services)
+	if c.DKIM == nil {
+		c.DKIM = []DKIMKey{}
+	}
+	validateDKIM(errs, c.DKIM)
 	c.Log.Syslog.validate(errs)
 	positive(errs, "stats.retention", int64(c.Stats.Retention), c.Stats.Retention.String())
 	positive(errs, "stats.max_rows", int64(c.Stats.MaxRows), strconv.Itoa(c.Stats.MaxRows))
@@ -264,4 +268,28 @@ func (c *Config) IsListDomain(domain string) bool {
 		}
 	}
 	return false
+}
+
+func validateDKIM(errs *Errors, keys []DKIMKey) {
+	seen := make(map[string]bool)
+	for i, k := range keys {
+		key := indexKey("dkim", i)
+		if k.Domain == "" {
+			errs.add(key+".domain", "a DKIM key needs its domain")
+		}
+		if k.Selector == "" {
+			errs.add(key+".selector", "a DKIM key needs its selector")
+		}
+		if k.KeyFile == "" {
+			errs.add(key+".key_file", "a DKIM key needs its key_file")
+		}
+		id := strings.ToLower(k.Selector + "._domainkey." + k.Domain)
+		if k.Domain != "" && k.Selector != "" && seen[id] {
+			errs.add(key+".selector", "selector %q of %s is given twice", k.Selector, k.Domain)
+		}
+		seen[id] = true
+		if k.Expire < 0 {
+			errs.add(key+".expire", "must not be negative")
+		}
+	}
 }

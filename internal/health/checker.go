@@ -11,6 +11,7 @@ import (
 
 	"github.com/posthorn/posthorn/internal/config"
 	"github.com/posthorn/posthorn/internal/courier"
+	"github.com/posthorn/posthorn/internal/spool"
 )
 
 // Activity is one service's sending over a past window.
@@ -45,6 +46,8 @@ type Inputs struct {
 	// ConfigReload returns the error of the last reload ("" when it
 	// succeeded, or when there was none) and when it happened.
 	ConfigReload func() (lastErr string, at time.Time)
+	// SpoolWrite probes the spool and returns its write record.
+	SpoolWrite func() spool.WriteHealth
 }
 
 // Options configure a Checker. Only Alerts and Inputs are required.

@@ -38,6 +38,9 @@ func evaluate(ctx context.Context, a config.Alerts, in Inputs, now time.Time) []
 	add(heldMessages(ctx, a, in))
 	add(configDrift(a, in, now))
 	add(configReload(in))
+	if in.SpoolWrite != nil {
+		add(SpoolWrite(in.SpoolWrite(), time.Hour, now), true)
+	}
 	return out
 }
 

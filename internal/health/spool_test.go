@@ -1,10 +1,12 @@
 package health
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/posthorn/posthorn/internal/config"
 	"github.com/posthorn/posthorn/internal/spool"
 )
 
@@ -30,6 +32,31 @@ func TestSpoolWrite(t *testing.T) {
 		r := SpoolWrite(tc.h, time.Hour, now)
 		if r.Name != CheckSpoolWrite || r.State != tc.state || !strings.Contains(r.Message, tc.want) {
 			t.Errorf("%s: %v %q, want %v containing %q", tc.name, r.State, r.Message, tc.state, tc.want)
+		}
+	}
+}
+
+// TestSpoolWriteInReport: with Inputs.SpoolWrite set, the report carries
+// the spool_write check, critical while writes fail.
+func TestSpoolWriteInReport(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	failing := spool.WriteHealth{Failures: 3, LastError: "no space left on device", LastErrorAt: now.Add(-time.Minute), LastOK: now.Add(-time.Hour)}
+	in := Inputs{SpoolWrite: func() spool.WriteHealth { return failing }}
+	var found *Result
+	for _, r := range evaluate(context.Background(), config.Default().Alerts, in, now) {
+		if r.Name == CheckSpoolWrite {
+			found = &r
+		}
+	}
+	if found == nil || found.State != Critical || !strings.Contains(found.Message, "no space left") {
+		t.Fatalf("spool_write in report: %+v", found)
+	}
+	if rs := evaluate(context.Background(), config.Default().Alerts, Inputs{}, now); len(rs) != 0 {
+		for _, r := range rs {
+			if r.Name == CheckSpoolWrite {
+				t.Fatalf("spool_write reported without an input: %+v", r)
+			}
 		}
 	}
 }
