@@ -379,7 +379,7 @@ func newCourier(cfg *config.Config, logger *slog.Logger) (*courier.Courier, erro
 		dk = signer
 	}
 	return courier.New(courier.Options{
-		DKIM: dk,
+		DKIM:     dk,
 		Hostname: cfg.Hostname, Upstreams: ups, DirectTLS: d.TLS, RootCAs: roots,
 		MXPort: d.MXPort, ConnectTimeout: d.ConnectTimeout.Std(), CommandTimeout: d.CommandTimeout.Std(),
 		DataTimeout: d.DataTimeout.Std(), IdleTimeout: d.IdleTimeout.Std(), MaxIdlePerHost: d.MaxIdlePerHost,

@@ -21,6 +21,7 @@ type hook struct {
 	failing  atomic.Int32 // answer 500 to this many more requests
 	failAll  atomic.Bool  // answer 500 to every request
 	attempts atomic.Int32
+	refused  atomic.Int32  // posts answered with an error
 	entered  chan struct{} // one send per request, when gated
 	release  chan struct{} // closed by open to let gated requests answer
 	once     sync.Once
@@ -52,6 +53,7 @@ func newHook(t *testing.T, gated bool) *hook {
 			}
 		}
 		if h.failAll.Load() || h.failing.Add(-1) >= 0 {
+			h.refused.Add(1)
 			http.Error(w, "try later", http.StatusInternalServerError)
 			return
 		}
@@ -223,7 +225,9 @@ func TestNotifierMergesChangesDuringRetries(t *testing.T) {
 	t.Cleanup(func() { cancel(); wg.Wait() })
 
 	n.enqueue(Notice{Check: "a", State: Critical, Previous: OK})
-	for i := 0; h.attempts.Load() == 0; i++ {
+	// Wait until a post was refused (not merely arrived: the refusal is
+	// decided after the count of attempts).
+	for i := 0; h.refused.Load() == 0; i++ {
 		if i > 10000 {
 			t.Fatal("the notice was never posted")
 		}
