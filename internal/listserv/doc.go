@@ -27,6 +27,8 @@
 //	                 (a From can be forged; the signed one-click link of
 //	                 List-Unsubscribe needs no confirmation)
 //	name-confirm+TOKEN@       Confirm (a subscription or an unsubscription)
+//	                 (the web UI does the same with Server.Subscribe,
+//	                 Unsubscribe and ConfirmToken: see subscribe.go)
 //	name-owner@      forwarded to the owners
 //	name-bounces+member=domain@   a bounce for that member (see bounce.go)
 //

@@ -78,24 +78,23 @@ func helpText(l *lists.List) string {
 		lists.CompanionAddress(a, lists.AddrLeave))
 }
 
-// doSubscribe subscribes addr following the list's policy and mails the
-// confirmation request when one is needed; it returns a line for the answer.
+// doSubscribe subscribes addr following the list's policy (Subscribe) and
+// returns a line for the answer.
 func (s *Server) doSubscribe(ctx context.Context, l *lists.List, addr string) string {
-	res, err := s.opts.Lists.Subscribe(ctx, l.Address(), addr, "mail")
+	res, err := s.Subscribe(ctx, l.Address(), addr, "mail")
 	var ex *lists.ExistsError
+	var se *SendError
 	switch {
 	case errors.As(err, &ex):
 		return addr + " is already a member."
+	case errors.As(err, &se):
+		return "Could not send the confirmation request; try again later."
 	case err != nil:
 		s.log.Error("listserv: subscribe failed", errAttr(err))
 		return "Subscription failed; try again later."
 	}
 	switch res.State {
 	case lists.PendingConfirm:
-		if err := s.sendConfirmation(ctx, l, res); err != nil {
-			s.logNoticeErr(l, "confirm", err)
-			return "Could not send the confirmation request; try again later."
-		}
 		return "A confirmation request was sent to " + res.Address + "."
 	case lists.PendingApproval:
 		return "Your request waits for a moderator's approval."
@@ -104,42 +103,35 @@ func (s *Server) doSubscribe(ctx context.Context, l *lists.List, addr string) st
 }
 
 // sendConfirmation mails the token: replying to it (to name-confirm+TOKEN)
-// confirms.
+// or, with a SiteURL, the button on the page ConfirmURL confirms.
 func (s *Server) sendConfirmation(ctx context.Context, l *lists.List, res lists.SubscribeResult) error {
 	addr := lists.ConfirmAddress(l.Address(), res.Token)
 	text := fmt.Sprintf("Someone (hopefully you) asked to subscribe %s to %s.\n\n"+
-		"To confirm, reply to this message, or send a message to\n\n  %s\n\n"+
+		"To confirm, reply to this message, or send a message to\n\n  %s\n\n%s"+
 		"before %s. If you did not ask, ignore this message.\n",
-		res.Address, l.Address(), addr, res.Expires.UTC().Format("2 Jan 2006 15:04 MST"))
+		res.Address, l.Address(), addr, s.linkLine(l, res.Token), expiry(res.Expires))
 	_, err := s.send(ctx, notice{list: l, kind: "confirm", from: addr, replyTo: addr, to: []string{res.Address},
 		subject: "confirm " + res.Token, text: text})
 	return err
 }
 
-// doUnsubscribe asks addr to confirm leaving l: a message to a list
-// address can carry anybody's From, so only the token, mailed to addr,
-// unsubscribes (the signed one-click link of List-Unsubscribe needs no
-// confirmation and is handled by the web UI).
+// doUnsubscribe asks addr to confirm leaving l (Unsubscribe): a message to
+// a list address can carry anybody's From, so only the token, mailed to
+// addr, unsubscribes (the signed one-click link of List-Unsubscribe needs
+// no confirmation and is handled by the web UI).
 func (s *Server) doUnsubscribe(ctx context.Context, l *lists.List, addr string) string {
-	res, err := s.opts.Lists.RequestUnsubscribe(ctx, l.Address(), addr, "mail")
+	res, err := s.Unsubscribe(ctx, l.Address(), addr, "mail")
 	var nf *lists.NotFoundError
 	var inv *lists.InvalidError
+	var se *SendError
 	switch {
 	case errors.As(err, &nf) || errors.As(err, &inv):
 		return addr + " is not a member."
+	case errors.As(err, &se):
+		return "Could not send the confirmation request; try again later."
 	case err != nil:
 		s.log.Error("listserv: unsubscribe failed", errAttr(err))
 		return "Unsubscribing failed; try again later."
-	}
-	caddr := lists.ConfirmAddress(l.Address(), res.Token)
-	text := fmt.Sprintf("Someone (hopefully you) asked to unsubscribe %s from %s.\n\n"+
-		"To confirm, reply to this message, or send a message to\n\n  %s\n\n"+
-		"before %s. If you did not ask, ignore this message: you stay subscribed.\n",
-		res.Address, l.Address(), caddr, res.Expires.UTC().Format("2 Jan 2006 15:04 MST"))
-	if _, err := s.send(ctx, notice{list: l, kind: "confirm-unsubscribe", from: caddr, replyTo: caddr,
-		to: []string{res.Address}, subject: "confirm " + res.Token, text: text}); err != nil {
-		s.logNoticeErr(l, "confirm-unsubscribe", err)
-		return "Could not send the confirmation request; try again later."
 	}
 	return "A confirmation request was sent to " + res.Address + "; you stay subscribed until you answer it."
 }
@@ -148,7 +140,7 @@ func (s *Server) doConfirm(ctx context.Context, l *lists.List, token string) str
 	if token == "" {
 		return "confirm needs the token."
 	}
-	res, err := s.opts.Lists.Confirm(ctx, token)
+	res, err := s.ConfirmToken(ctx, token)
 	var te *lists.TokenError
 	switch {
 	case errors.As(err, &te) && te.Expired:
