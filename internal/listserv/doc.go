@@ -20,8 +20,9 @@
 //	             sender, list and day); moderators told in batches
 //	   reject ─▶ notice with the reason to the sender
 //	   discard ─▶ nothing
-//	name-request@    subscribe / unsubscribe / help commands (subject, then
-//	                 the first body lines), answered by mail
+//	name-request@    subscribe / unsubscribe / set digest on|off / help
+//	                 commands (subject, then the first body lines),
+//	                 answered by mail
 //	name-join@       subscribe the sender
 //	name-leave@      mail the sender a token; the reply to it unsubscribes
 //	                 (a From can be forged; the signed one-click link of

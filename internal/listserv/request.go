@@ -51,6 +51,8 @@ func (s *Server) request(ctx context.Context, l *lists.List, msg *message) error
 			res = s.doUnsubscribe(ctx, l, who)
 		case "confirm":
 			res = s.doConfirm(ctx, l, strings.TrimSpace(arg))
+		case "set":
+			res = s.doSet(ctx, l, who, arg)
 		case "help":
 			res = helpText(l)
 		default:
@@ -70,12 +72,17 @@ func (s *Server) request(ctx context.Context, l *lists.List, msg *message) error
 
 func helpText(l *lists.List) string {
 	a := l.Address()
+	digest := ""
+	if l.Settings.DigestEnabled {
+		digest = "  set digest on|off   get digests instead of each post, or each post again\n"
+	}
 	return fmt.Sprintf("Commands for %s, sent to %s in the subject or the body:\n"+
 		"  subscribe     join the list (or mail %s)\n"+
 		"  unsubscribe   leave the list, after confirming (or mail %s)\n"+
+		"%s"+
 		"  help          this text\n",
 		a, lists.CompanionAddress(a, lists.AddrRequest), lists.CompanionAddress(a, lists.AddrJoin),
-		lists.CompanionAddress(a, lists.AddrLeave))
+		lists.CompanionAddress(a, lists.AddrLeave), digest)
 }
 
 // doSubscribe subscribes addr following the list's policy (Subscribe) and
