@@ -30,3 +30,16 @@ func BenchmarkMembersSearchPrefix100k(b *testing.B) {
 		}
 	}
 }
+
+// A one-letter prefix that every address matches: the address range
+// stops after one page.
+func BenchmarkMembersSearchPrefixShort100k(b *testing.B) {
+	f := benchFixture(b, 100000)
+	ctx := context.Background()
+	for b.Loop() {
+		page, err := f.s.Members(ctx, testList, MemberQuery{Prefix: "m", Limit: 50})
+		if err != nil || len(page.Members) != 50 {
+			b.Fatal(len(page.Members), err)
+		}
+	}
+}
