@@ -52,6 +52,7 @@ type daemon struct {
 	trace   *trace.Store
 	lists   *lists.Store
 	listSrv *listserv.Server
+	app     *webApp // the web interface (accounts, lists, archive)
 
 	// smtpState (connection counts, failed logins, rates) is shared by
 	// the SMTP servers of successive configurations; certs is the TLS

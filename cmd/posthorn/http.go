@@ -39,12 +39,16 @@ func (d *daemon) httpHandler(reg *prometheus.Registry) http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("GET /healthz", d.health)
 	mux.Handle("HEAD /healthz", d.health)
-	mux.Handle("GET /dashboard", dashboard.New(d.stats, d.live, time.Now))
+	operator := map[string]http.Handler{"GET /dashboard": dashboard.New(d.stats, d.live, time.Now)}
 	if d.trace != nil {
 		th := trace.Handler(d.trace)
-		mux.Handle("GET /trace", th)
-		mux.Handle("GET /api/v1/trace", th)
+		operator["GET /trace"] = th
+		operator["GET /api/v1/trace"] = th
 	}
+	// Everything else goes through the web interface's sessions, CSRF
+	// check and security headers; the operator pages too.
+	app := http.NewServeMux()
+	mux.Handle("/", d.app.routes(app, operator))
 	return mux
 }
 

@@ -187,6 +187,9 @@ func serve(ctx context.Context, path string, cfg *config.Config, logger *slog.Lo
 		return fmt.Errorf("opening the lists: %w", err)
 	}
 	d.q.SetPolicy(d.queuePolicy(cfg))
+	if d.app, err = d.openWeb(ctx, db, cfg); err != nil {
+		return fmt.Errorf("opening the web interface: %w", err)
+	}
 	recovered, corrupt, err := d.q.Recover()
 	if err != nil {
 		return fmt.Errorf("recovering the spool: %w", err)

@@ -37,7 +37,7 @@ func Default() *Config {
 			AuthFailureLimit:    5,
 			AuthFailureWindow:   Duration(15 * time.Minute),
 		},
-		HTTP: HTTP{Listen: "127.0.0.1:8025"},
+		HTTP: HTTP{Listen: "127.0.0.1:8025", OperatorNetworks: []string{"127.0.0.0/8", "::1/128"}},
 		Delivery: Delivery{
 			Upstreams:   []string{},
 			UpstreamTLS: map[string]string{},

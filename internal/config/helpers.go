@@ -100,6 +100,7 @@ func (c *Config) Redacted() *Config {
 	r := *c
 	r.SMTP.Listen = slices.Clone(c.SMTP.Listen)
 	r.SMTP.TrustedNetworks = slices.Clone(c.SMTP.TrustedNetworks)
+	r.HTTP.OperatorNetworks = slices.Clone(c.HTTP.OperatorNetworks)
 	r.SMTP.ImplicitTLSListen = slices.Clone(c.SMTP.ImplicitTLSListen)
 	r.Delivery.Upstreams = slices.Clone(c.Delivery.Upstreams)
 	r.Delivery.UpstreamTLS = maps.Clone(c.Delivery.UpstreamTLS)

@@ -69,6 +69,9 @@ type SMTP struct {
 // HTTP configures the single HTTP listener (health, metrics, later the web UI).
 type HTTP struct {
 	Listen string `toml:"listen"` // default "127.0.0.1:8025"; "" disables
+	// OperatorNetworks may open the operator pages (dashboard, trace)
+	// without logging in; everyone else needs a site-admin account.
+	OperatorNetworks []string `toml:"operator_networks"` // CIDRs; default ["127.0.0.0/8", "::1/128"]
 }
 
 // Delivery configures the queue and the courier.

@@ -50,6 +50,15 @@ func (c *Config) Validate() Errors {
 			errs.add("http.listen", "%s", msg)
 		}
 	}
+	c.HTTP.OperatorNetworks = nonNil(c.HTTP.OperatorNetworks)
+	for i, n := range c.HTTP.OperatorNetworks {
+		p, err := parsePrefix(n)
+		if err != nil {
+			errs.add(indexKey("http.operator_networks", i), "%v", err)
+			continue
+		}
+		c.HTTP.OperatorNetworks[i] = p.String()
+	}
 	c.Delivery.validate(&errs)
 	c.validateObserve(&errs)
 	if len(errs) == 0 {
