@@ -14,6 +14,7 @@ import (
 
 	"github.com/posthorn/posthorn/internal/accounts"
 	"github.com/posthorn/posthorn/internal/config"
+	"github.com/posthorn/posthorn/internal/lists"
 	"github.com/posthorn/posthorn/internal/spool"
 	"github.com/posthorn/posthorn/internal/trace"
 	"github.com/posthorn/posthorn/internal/web"
@@ -62,6 +63,12 @@ func (d *daemon) openWeb(ctx context.Context, db *sql.DB, cfg *config.Config) (*
 	opts := webui.Options{
 		Lists: d.lists, Moderate: d.listSrv.ModerateMany, Audit: audit,
 		Renderer: rd, Logger: d.logger,
+		Subscribe: func(ctx context.Context, list, addr string) (lists.SubscribeResult, error) {
+			return d.listSrv.Subscribe(ctx, list, addr, "web")
+		},
+		// A list that is not advertised is hidden from everyone without a
+		// role on it.
+		Private: func(l *lists.List) bool { return !l.Settings.Advertised },
 	}
 	if d.trace != nil {
 		opts.Trace = d.listTrace
