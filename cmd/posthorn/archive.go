@@ -30,6 +30,7 @@ import (
 	"github.com/posthorn/posthorn/internal/config"
 	"github.com/posthorn/posthorn/internal/lists"
 	"github.com/posthorn/posthorn/internal/mbox"
+	"github.com/posthorn/posthorn/internal/mimetext"
 	"github.com/posthorn/posthorn/internal/store"
 )
 
@@ -682,5 +683,13 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// archiveSearchText is the text the archive indexes for search.
-func archiveSearchText(raw []byte) string { return archive.DefaultSearchText(raw) }
+// archiveSearchText is the text the archive indexes for search: the
+// decoded subject, people, body text (HTML turned to text) and attachment
+// names.
+func archiveSearchText(raw []byte) string {
+	d, err := mimetext.Parse(raw)
+	if err != nil {
+		return archive.DefaultSearchText(raw)
+	}
+	return mimetext.SearchText(d)
+}

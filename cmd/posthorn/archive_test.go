@@ -305,3 +305,27 @@ func TestArchiveUsage(t *testing.T) {
 		t.Errorf("help: %s", r.stdout)
 	}
 }
+
+func TestArchiveImportIndexesDecodedText(t *testing.T) {
+	t.Parallel()
+	cfg, dataDir := newArchiveCLI(t)
+	var b bytes.Buffer
+	raw := "From: Ann <ann@example.org>\nMessage-ID: <b64@example.org>\nSubject: =?utf-8?q?caf=C3=A9?=\n" +
+		"MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\n" +
+		"c3RyaXBlZCB6ZWJyYXMK\n" // "striped zebras"
+	if err := mbox.NewWriter(&b).Write("ann@example.org", time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC), []byte(raw)); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "b64.mbox")
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	archiveCLI(t, cfg, "import", archList, path).must(t, 0)
+	a := openTestArchive(t, dataDir)
+	for _, words := range []string{"zebras", "café"} {
+		hits, n, err := a.Search(context.Background(), archive.Query{List: archList, Words: words})
+		if err != nil || n != 1 || len(hits) != 1 {
+			t.Errorf("search %q: %d hits, %v", words, n, err)
+		}
+	}
+}
