@@ -67,6 +67,17 @@ func openArchive(ctx context.Context, dataDir string, logger *slog.Logger) (*sql
 	return db, a, nil
 }
 
+// archiveHook is the list server's Options.Archive (listserv.ArchiveFunc)
+// over a: it archives a distributed post under the next number of list.
+// Add is idempotent, so a job retried after a crash does not archive the
+// post twice.
+func archiveHook(a *archive.Archive) func(ctx context.Context, list string, raw []byte) error {
+	return func(ctx context.Context, list string, raw []byte) error {
+		_, _, err := a.Add(ctx, list, raw, archive.AddOptions{})
+		return err
+	}
+}
+
 // archiveEnv carries what tests replace: the import batch size and a hook
 // called after every committed import batch.
 type archiveEnv struct {

@@ -329,3 +329,19 @@ func TestArchiveImportIndexesDecodedText(t *testing.T) {
 		}
 	}
 }
+
+func TestArchiveHookIsIdempotent(t *testing.T) {
+	t.Parallel()
+	_, dataDir := testConfig(t, "")
+	a := openTestArchive(t, dataDir)
+	hook := archiveHook(a)
+	raw := []byte("From: Ann <ann@example.org>\r\nMessage-ID: <hook@example.org>\r\nSubject: hi\r\n\r\nbody\r\n")
+	for range 2 {
+		if err := hook(context.Background(), archList, raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := archNumbers(t, a, archList); len(got) != 1 || got["hook@example.org"] != 1 {
+		t.Fatalf("numbers after two calls: %v", got)
+	}
+}
