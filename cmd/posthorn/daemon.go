@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/posthorn/posthorn/internal/archive"
 	"github.com/posthorn/posthorn/internal/config"
 	"github.com/posthorn/posthorn/internal/control"
 	"github.com/posthorn/posthorn/internal/courier"
@@ -53,6 +54,7 @@ type daemon struct {
 	lists   *lists.Store
 	listSrv *listserv.Server
 	app     *webApp // the web interface (accounts, lists, archive)
+	archive *archive.Archive
 
 	// smtpState (connection counts, failed logins, rates) is shared by
 	// the SMTP servers of successive configurations; certs is the TLS

@@ -62,6 +62,8 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runMembers(args, stdout, stderr)
 	case "held":
 		return runHeld(args, stdout, stderr)
+	case "archive":
+		return runArchive(args, stdout, stderr)
 	case "user":
 		return runUserIO(args, stdin, stdout, stderr)
 	case "version", "--version":
@@ -96,6 +98,11 @@ commands:
                         manage a list's members
   held LIST [--json] | held approve|reject|discard|accept-always|defer LIST ID... [--reason R]
                         list and moderate held posts (through the running daemon)
+  archive import LIST MBOX [--keep-numbers] | export LIST [-o FILE] | rebuild LIST
+          | delete LIST N --reason R | show LIST N
+                        a list's archive: numbers never change
+  user add|passwd|grant|revoke|disable|enable|unlock|list|token ...
+                        web interface accounts and their roles
   sendmail [opts] RCPT  queue a message from standard input (also as 'sendmail')
   queue list [--json]   list the queue (also as 'mailq')
   queue show ID | flush [ID] | hold ID | release ID | delete ID

@@ -183,6 +183,12 @@ func serve(ctx context.Context, path string, cfg *config.Config, logger *slog.Lo
 		MaxLifetime:   cfg.Delivery.MaxLifetime.Std(), DelayWarning: cfg.Delivery.DelayWarning.Std(),
 		Concurrency: cfg.Delivery.Concurrency, MailLog: d.mlog, Logger: logger,
 	})
+	adb, arch, err := openArchive(ctx, cfg.DataDir, logger)
+	if err != nil {
+		return fmt.Errorf("opening the archive: %w", err)
+	}
+	defer adb.Close()
+	d.archive = arch
 	if err := d.openListServer(ctx, db, cfg); err != nil {
 		return fmt.Errorf("opening the lists: %w", err)
 	}

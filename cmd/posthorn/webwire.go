@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/posthorn/posthorn/internal/accounts"
+	"github.com/posthorn/posthorn/internal/archiveweb"
 	"github.com/posthorn/posthorn/internal/config"
 	"github.com/posthorn/posthorn/internal/lists"
 	"github.com/posthorn/posthorn/internal/spool"
@@ -28,6 +29,7 @@ type webApp struct {
 	auth     *web.Auth
 	renderer *web.Renderer
 	ui       *webui.UI
+	archive  *archiveweb.Handler
 	// operatorNets may see the operator pages (dashboard, trace) without
 	// a site-admin login.
 	operatorNets []netip.Prefix
@@ -77,6 +79,22 @@ func (d *daemon) openWeb(ctx context.Context, db *sql.DB, cfg *config.Config) (*
 	if err != nil {
 		return nil, err
 	}
+	app.archive, err = archiveweb.New(archiveweb.Options{
+		Archive: d.archive, Lists: d.lists, Renderer: rd, Logger: d.logger, SiteURL: site,
+		// Archives of lists that are not advertised are for their members.
+		Private: func(l *lists.List) bool {
+			return l.Settings.ArchivePolicy != lists.ArchivePolicyPublic || !l.Settings.Advertised
+		},
+		Delete: func(ctx context.Context, list string, n int64, reason, by string) error {
+			if err := d.archive.Delete(ctx, list, n, reason, by); err != nil {
+				return err
+			}
+			return acc.Audit(ctx, accounts.Entry{Actor: by, Action: "archive.delete", List: list, Target: fmt.Sprint(n), Detail: reason})
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
 	return app, nil
 }
 
@@ -86,6 +104,7 @@ func (d *daemon) openWeb(ctx context.Context, db *sql.DB, cfg *config.Config) (*
 func (a *webApp) routes(mux *http.ServeMux, operator map[string]http.Handler) http.Handler {
 	a.auth.Routes(mux)
 	a.ui.Routes(mux)
+	a.archive.Routes(mux)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/lists", http.StatusSeeOther)
 	})
