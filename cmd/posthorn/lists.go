@@ -329,13 +329,18 @@ func (c *listsCommand) change() (lists.Change, error) {
 	if reason == "" {
 		return lists.Change{}, usagef("--reason is required: say why the settings change")
 	}
+	return lists.Change{Author: c.author(), Reason: reason, Confirm: c.args.has("--yes")}, nil
+}
+
+// author is --author, else $SUDO_USER, $USER, the login name.
+func (c *listsCommand) author() string {
 	author := strings.TrimSpace(c.args.opts["--author"])
 	for _, v := range []string{os.Getenv("SUDO_USER"), os.Getenv("USER"), currentUser().name} {
 		if author == "" {
 			author = strings.TrimSpace(v)
 		}
 	}
-	return lists.Change{Author: author, Reason: reason, Confirm: c.args.has("--yes")}, nil
+	return author
 }
 
 // apply runs a settings change (set or restore), printing the diff first
@@ -408,7 +413,7 @@ func listsCreate(c *listsCommand) error {
 	}
 	o := c.args.opts
 	l, err := c.st.CreateList(c.ctx, lists.ListSpec{Address: c.args.words[0], DisplayName: o["--display-name"],
-		Description: o["--description"], Author: o["--author"]})
+		Description: o["--description"], Author: c.author()})
 	if err != nil {
 		return err
 	}

@@ -172,6 +172,12 @@ func TestListsSetAuthorFromEnvironment(t *testing.T) {
 	if !strings.Contains(r.stdout, "by daniel: no archive") {
 		t.Fatalf("history:\n%s", r.stdout)
 	}
+	// Creation too: version 1 of a list created without --author.
+	listsCLI(t, cfg, "create", "ops@lists.example.org").must(t, 0)
+	r = listsCLI(t, cfg, "history", "ops@lists.example.org").must(t, 0)
+	if !strings.Contains(r.stdout, "by daniel: list created") {
+		t.Fatalf("history of a new list:\n%s", r.stdout)
+	}
 }
 
 func TestMembersAddRemoveListExport(t *testing.T) {
