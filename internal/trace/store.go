@@ -71,8 +71,8 @@ const (
 
 // Options tune a Store. Zero values take the defaults.
 type Options struct {
-	Retention time.Duration    // events older than this are deleted; default 14 days
-	MaxEvents int              // at most this many events are kept, oldest deleted first; default 20,000,000
+	Retention time.Duration    // segments whose earliest event is older are deleted; default 14 days
+	MaxEvents int              // at most this many events are kept, oldest segments deleted first; default 20,000,000
 	Buffer    int              // events waiting to be written before Record drops; default 65536
 	Now       func() time.Time // clock; default time.Now
 	Logger    *slog.Logger     // write errors; default discards
