@@ -28,6 +28,16 @@ type AuditEntry struct {
 	Detail string // reason, counts
 }
 
+// AuditRow is one entry of the audit log as the owners' audit page shows it.
+type AuditRow struct {
+	ID     int64
+	At     time.Time
+	Actor  string
+	Action string
+	Target string
+	Detail string
+}
+
 // TraceRow is one mail log event of a message, as the trace page shows it.
 type TraceRow struct {
 	Time      time.Time
@@ -52,8 +62,27 @@ type Options struct {
 	// the confirmation request when one is needed. Nil: Lists.Subscribe,
 	// which mails nothing (a confirmation token is then lost).
 	Subscribe func(ctx context.Context, list, addr string) (lists.SubscribeResult, error)
+	// Confirm completes what a mailed confirmation token was for (a
+	// subscription or an unsubscription). The daemon wires the list
+	// server's ConfirmToken, which tells the moderators of a request that
+	// now waits for them. Nil: Lists.Confirm, which tells nobody.
+	Confirm func(ctx context.Context, token string) (lists.SubscribeResult, error)
+	// LookupToken tells what a confirmation token is for without using it.
+	// Nil: Lists.LookupToken.
+	LookupToken func(ctx context.Context, token string) (lists.SubscribeResult, error)
+	// SubscribeLimits bound the public subscribe form per client and per
+	// address; zero fields take the defaults (see SubscribeLimits).
+	SubscribeLimits SubscribeLimits
+	// ClientIP returns the client address that the subscribe limits count;
+	// nil: the host of RemoteAddr. Behind a reverse proxy, set it to read
+	// the proxy's header (the same function as web.Auth.ClientIP).
+	ClientIP func(*http.Request) string
 	// Audit records an action; nil: actions are only logged.
 	Audit func(ctx context.Context, e AuditEntry) error
+	// AuditLog returns up to limit audit entries of list with an ID below
+	// before (0: from the newest), newest first, for the owners' audit
+	// page. Nil: that page is not served (404).
+	AuditLog func(ctx context.Context, list string, before int64, limit int) ([]AuditRow, error)
 	// Trace returns the mail log events of messages of list matching query
 	// (a queue id, Message-ID or address). It must return only events of
 	// that list. Nil: the trace page is not served (404).
@@ -77,6 +106,8 @@ type UI struct {
 	log  *slog.Logger
 	js   []byte
 	css  []byte
+	// byIP and byAddr count uses of the public subscribe form.
+	byIP, byAddr *limiter
 }
 
 // New checks o and parses the embedded templates.
@@ -112,7 +143,10 @@ func New(o Options) (*UI, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webui: %w", err)
 	}
-	return &UI{o: o, tmpl: t, log: o.Logger, js: js, css: css}, nil
+	lim := o.SubscribeLimits.withDefaults()
+	return &UI{o: o, tmpl: t, log: o.Logger, js: js, css: css,
+		byIP:   newLimiter(lim.PerIP, lim.IPWindow),
+		byAddr: newLimiter(lim.PerAddress, lim.AddressWindow)}, nil
 }
 
 // Routes registers the list pages on mux.
@@ -137,6 +171,8 @@ func (u *UI) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /lists/{list}/held/{id}", u.page(needModerator, u.heldView))
 	mux.HandleFunc("GET /lists/{list}/decisions", u.page(needModerator, u.decisions))
 	mux.HandleFunc("GET /lists/{list}/trace", u.page(needModerator, u.trace))
+	mux.HandleFunc("GET /lists/{list}/confirm/{token}", u.confirmToken)
+	mux.HandleFunc("POST /lists/{list}/confirm/{token}", u.confirmToken)
 }
 
 // static serves an embedded asset.
