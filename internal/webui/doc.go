@@ -28,6 +28,19 @@
 //	                     └ warnings not acknowledged / no reason ─▶ preview with errors
 //	                     └ ChangeSettings ─▶ new version ─▶ audit ─▶ history
 //
+// # Subscribing
+//
+//	POST subscribe ─ past the limits (per client, per address) ─▶ 429, nothing sent
+//	               └ Options.Subscribe ─ open ─────────────▶ member
+//	                                   ─ confirm ──────────▶ mail with /lists/LIST/confirm/TOKEN
+//	                                   ─ moderate ─────────▶ request for the moderators (/requests)
+//	                                   ─ mail not sent ────▶ 503: recorded, ask again later
+//	GET confirm/TOKEN ─▶ what will be confirmed ─POST─▶ Options.Confirm ─▶ member / waits for approval / left
+//
+// The confirmation page needs no login (the token is the credential) and
+// changes nothing on GET. The limits are counted in memory, with the
+// clock of Options.Now; the list's staff are not limited.
+//
 // Moderation goes through Options.Moderate, which the daemon wires to the
 // list server so that an approved post is distributed before it leaves the
 // queue.

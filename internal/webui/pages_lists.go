@@ -3,11 +3,15 @@ package webui
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/posthorn/posthorn/internal/lists"
+	"github.com/posthorn/posthorn/internal/listserv"
 	"github.com/posthorn/posthorn/internal/web"
 )
 
@@ -122,6 +126,9 @@ func (u *UI) subscribe(w http.ResponseWriter, r *http.Request, a *access) {
 	if addr == "" {
 		addr = a.Email()
 	}
+	if !u.subscribeAllowed(w, r, a, addr) {
+		return
+	}
 	sub := u.o.Subscribe
 	if sub == nil {
 		sub = func(ctx context.Context, list, addr string) (lists.SubscribeResult, error) {
@@ -131,7 +138,18 @@ func (u *UI) subscribe(w http.ResponseWriter, r *http.Request, a *access) {
 	res, err := sub(r.Context(), a.List.Address(), addr)
 	var ex *lists.ExistsError
 	var inv *lists.InvalidError
+	var se *listserv.SendError
 	switch {
+	case errors.As(err, &se):
+		// The request is recorded but its mail did not leave: asking again
+		// later sends a new one.
+		u.log.Warn("webui: subscription mail not sent", slog.String("list", a.List.Address()), errAttr(err))
+		u.audit(r.Context(), AuditEntry{Actor: a.Email(), Action: "subscribe", List: a.List.Address(),
+			Target: res.Address, Detail: string(res.State) + "; " + se.What + " not sent"})
+		u.showOverview(w, r, http.StatusServiceUnavailable, overviewData{A: a, Address: addr,
+			Problem: "Your request was recorded, but the " + se.What + " could not be sent just now. " +
+				"Please try again later: asking again sends a new mail."})
+		return
 	case errors.As(err, &ex):
 		redirect(w, r, listPath(a.List.Address(), ""), url.Values{"done": {"exists"}})
 		return
@@ -180,4 +198,46 @@ func (u *UI) me(w http.ResponseWriter, r *http.Request, a *access) {
 	}
 	u.audit(ctx, AuditEntry{Actor: a.Email(), Action: "member." + code, List: list, Target: addr})
 	redirect(w, r, listPath(list, ""), url.Values{"done": {code}})
+}
+
+// subscribeAllowed counts a use of the subscribe form against the limits
+// per client and per address, and answers 429 past them. The list's staff
+// are not limited: they may add members anyway.
+func (u *UI) subscribeAllowed(w http.ResponseWriter, r *http.Request, a *access, addr string) bool {
+	if a.Moderator {
+		return true
+	}
+	now := u.o.Now()
+	client := u.clientKey(r)
+	ok, wait := u.byIP.allow(client, now)
+	what := "from your network"
+	if ok {
+		if norm, _, err := lists.NormalizeAddress(addr); err == nil {
+			ok, wait = u.byAddr.allow(strings.ToLower(norm), now)
+			what = "for this address"
+		}
+	}
+	if ok {
+		return true
+	}
+	u.log.Warn("webui: subscribe form rate limited", slog.String("list", a.List.Address()),
+		slog.String("client", client), slog.String("address", addr), slog.String("limit", what))
+	w.Header().Set("Retry-After", fmt.Sprint(int(wait.Round(time.Second)/time.Second)+1))
+	u.showOverview(w, r, http.StatusTooManyRequests, overviewData{A: a, Address: addr,
+		Problem: "Too many subscription requests " + what + ". Nothing was sent; please try again in " + humanWait(wait) + "."})
+	return false
+}
+
+// humanWait says roughly how long wait is.
+func humanWait(wait time.Duration) string {
+	switch {
+	case wait <= time.Minute:
+		return "a minute"
+	case wait < time.Hour:
+		return fmt.Sprintf("%d minutes", int(wait/time.Minute)+1)
+	case wait < 2*time.Hour:
+		return "an hour"
+	default:
+		return fmt.Sprintf("%d hours", int(wait/time.Hour)+1)
+	}
 }
