@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,36 +12,10 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/posthorn/posthorn/internal/testutil"
+
 	"github.com/posthorn/posthorn/internal/web"
 )
-
-// chromium returns the browser's path, or skips the test (fails it when
-// POSTHORN_REQUIRE_INTEROP=1, as in CI).
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "/usr/bin/chromium"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("POSTHORN_REQUIRE_INTEROP") == "1" {
-		t.Fatal("chromium not installed and POSTHORN_REQUIRE_INTEROP=1")
-	}
-	t.Skip("chromium not installed")
-	return ""
-}
-
-func artifactDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("POSTHORN_ARTIFACTS")
-	if dir == "" {
-		return t.TempDir()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
 
 // TestArchiveInBrowser opens a month by thread and a message (one with an
 // HTML body carrying a script) under the site's CSP, as an anonymous
@@ -50,7 +23,7 @@ func artifactDir(t *testing.T) string {
 // that the pages fit a phone screen. Screenshots go to $POSTHORN_ARTIFACTS.
 func TestArchiveInBrowser(t *testing.T) {
 	t.Parallel()
-	exe := chromium(t)
+	testutil.Chromium(t) // skip early, before building the fixture
 	f := newFixture(t)
 	f.thread(t, pubList)
 	f.add(t, pubList, post{id: "html@x", subject: "Release notes", date: march(4, 9), mime: "MIME-Version: 1.0\r\n" +
@@ -71,24 +44,10 @@ func TestArchiveInBrowser(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	browser, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() {
-		if err := chromedp.Cancel(browser); err != nil {
-			t.Logf("closing chromium: %v", err)
-		}
-		cancelBrowser()
-	})
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("starting chromium: %v", err)
-	}
+	browser := testutil.Browser(t, 1280, 900)
 	ctx, cancel := context.WithTimeout(browser, 90*time.Second)
 	defer cancel()
-	dir := artifactDir(t)
+	dir := testutil.ArtifactDir(t)
 	shot := func(name string) {
 		t.Helper()
 		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))

@@ -5,43 +5,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/posthorn/posthorn/internal/testutil"
 )
-
-// chromium returns the browser's path, or skips the test (fails it when
-// POSTHORN_REQUIRE_INTEROP=1, as in CI).
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "/usr/bin/chromium"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("POSTHORN_REQUIRE_INTEROP") == "1" {
-		t.Fatal("chromium not installed and POSTHORN_REQUIRE_INTEROP=1")
-	}
-	t.Skip("chromium not installed")
-	return ""
-}
-
-// artifactDir is $POSTHORN_ARTIFACTS when set (created if needed), else a
-// test temporary directory.
-func artifactDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("POSTHORN_ARTIFACTS")
-	if dir == "" {
-		return t.TempDir()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
 
 // drawn is what the page reports about one series group.
 type drawn struct {
@@ -60,37 +31,14 @@ const collectJS = `Array.from(document.querySelectorAll('svg.chart g[data-servic
 
 func TestDashboardInBrowser(t *testing.T) {
 	t.Parallel()
-	exe := chromium(t)
+	testutil.Chromium(t) // skip early, before building the fixture
 	tr := twoServices(t)
 	mux := http.NewServeMux()
 	mux.Handle("GET /dashboard", New(tr.st, liveStatus, fixedNow))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 1000),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	browser, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() {
-		// Close the browser (and wait for the process) before the temp
-		// dirs go.
-		if err := chromedp.Cancel(browser); err != nil {
-			t.Logf("closing chromium: %v", err)
-		}
-		cancelBrowser()
-	})
-	// The first action allocates the browser, which lives as long as the
-	// context of that call: no timeout there, one per step after it.
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("starting chromium: %v", err)
-	}
+	browser := testutil.Browser(t, 1280, 1000)
 	ctx, cancel := context.WithTimeout(browser, 90*time.Second)
 	defer cancel()
 
@@ -109,7 +57,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
-	dir := artifactDir(t)
+	dir := testutil.ArtifactDir(t)
 	save := func(name string, data []byte) {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, data, 0o644); err != nil {

@@ -3,69 +3,27 @@ package web
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/posthorn/posthorn/internal/testutil"
 )
-
-// chromium returns the browser's path, or skips the test (fails it when
-// POSTHORN_REQUIRE_INTEROP=1, as in CI).
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "/usr/bin/chromium"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("POSTHORN_REQUIRE_INTEROP") == "1" {
-		t.Fatal("chromium not installed and POSTHORN_REQUIRE_INTEROP=1")
-	}
-	t.Skip("chromium not installed")
-	return ""
-}
-
-// artifactDir is $POSTHORN_ARTIFACTS when set, else a temporary directory.
-func artifactDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("POSTHORN_ARTIFACTS")
-	if dir == "" {
-		return t.TempDir()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
 
 // TestLoginInBrowser logs in through the real login form (a wrong password
 // first), posts a form, has a form without its CSRF token refused, and logs
 // out, taking screenshots of each page.
 func TestLoginInBrowser(t *testing.T) {
 	t.Parallel()
-	exe := chromium(t)
+	testutil.Chromium(t) // skip early, before building the fixture
 	s := newSite(t, false)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1024, 768))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	browser, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() {
-		if err := chromedp.Cancel(browser); err != nil {
-			t.Logf("closing chromium: %v", err)
-		}
-		cancelBrowser()
-	})
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("starting chromium: %v", err)
-	}
+	browser := testutil.Browser(t, 1024, 768)
 	ctx, cancel := context.WithTimeout(browser, 90*time.Second)
 	defer cancel()
-	dir := artifactDir(t)
+	dir := testutil.ArtifactDir(t)
 	shot := func(name string) {
 		t.Helper()
 		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
