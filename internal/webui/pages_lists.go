@@ -21,7 +21,8 @@ type indexRow struct {
 	Roles []string // the viewer's roles on it
 }
 
-// index shows the public lists and the viewer's own.
+// index shows the advertised lists and those the viewer has a role on (a
+// site admin: every list).
 func (u *UI) index(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	all, err := u.o.Lists.Lists(ctx)
@@ -40,16 +41,22 @@ func (u *UI) index(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			row.Roles = roleNames(a)
-			if u.private(l) && !a.any() {
+			if u.unlisted(l) && !a.any() {
 				continue
 			}
-		} else if u.private(l) {
+		} else if u.unlisted(l) {
 			continue
 		}
 		rows = append(rows, row)
 	}
 	u.render(w, r, http.StatusOK, "Mailing lists", nil, "index", rows)
 }
+
+// unlisted reports whether l is left out of the index for viewers without
+// a role on it: it is not advertised, or it is private. An unadvertised
+// list's pages stay reachable by their address unless Options.Private
+// hides them too.
+func (u *UI) unlisted(l *lists.List) bool { return !l.Settings.Advertised || u.private(l) }
 
 func roleNames(a *access) []string {
 	var out []string
