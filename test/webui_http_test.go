@@ -1,0 +1,153 @@
+package test
+
+import (
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The web interface seen by a plain HTTP client: logins with the CSRF
+// token of the login page, and the refusals of TestWebUI.
+
+// wuiClient is a plain HTTP client with its own cookie jar that does not
+// follow redirects (they are checked).
+func wuiClient(t *testing.T) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func (s *wuiSite) get(t *testing.T, c *http.Client, path string) (*http.Response, string) {
+	t.Helper()
+	resp, err := c.Get(s.base + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, readBody(t, resp)
+}
+
+func (s *wuiSite) postForm(t *testing.T, c *http.Client, path string, form url.Values) (*http.Response, string) {
+	t.Helper()
+	resp, err := c.PostForm(s.base+path, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, readBody(t, resp)
+}
+
+// httpLogin logs c in through the login form: the anonymous CSRF token
+// comes from the page and its double-submit cookie. It returns the
+// session's CSRF token, read from a page after the login.
+func (s *wuiSite) httpLogin(t *testing.T, c *http.Client, email string) string {
+	t.Helper()
+	resp, page := s.get(t, c, "/login")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /login: %d", resp.StatusCode)
+	}
+	anon := csrfOf(t, page)
+	resp, body := s.postForm(t, c, "/login", url.Values{"email": {email}, "password": {wuiPassword}, "next": {"/lists"}, "csrf": {anon}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/lists" {
+		t.Fatalf("POST /login as %s: %d to %q, want 303 to /lists\n%.1000s", email, resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	var session *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "posthorn_session" {
+			session = ck
+		}
+	}
+	if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteLaxMode || session.Path != "/" {
+		t.Errorf("session cookie %+v, want HttpOnly, SameSite=Lax, Path=/", session)
+	}
+	resp, page = s.get(t, c, "/lists")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `<span class="who">`+email+`</span>`) {
+		t.Fatalf("after login, /lists: %d, logged in as %s not shown", resp.StatusCode, email)
+	}
+	tok := csrfOf(t, page)
+	if tok == anon {
+		t.Errorf("the session's CSRF token is the anonymous one")
+	}
+	return tok
+}
+
+// checkRefusals: an outsider (owner of another list) gets 403 on every
+// page and form of this list; forms without their token are refused for
+// everyone, the moderator included; an anonymous reader sees nothing.
+// heldID is a post still held; it must stay held.
+func (s *wuiSite) checkRefusals(t *testing.T, heldID int64) {
+	historyBefore := s.p.cli(t, "lists", "history", wuiList, "--json")
+	forbidden := func(who string, resp *http.Response, body, why string) {
+		t.Helper()
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, why) {
+			t.Errorf("%s %s %s: %d, want 403 saying %q\n%.1500s", who, resp.Request.Method, resp.Request.URL.Path,
+				resp.StatusCode, why, body)
+		}
+	}
+	const notYours = "You may not see this page of " + wuiList
+	const noToken = "did not come from this site"
+
+	out := wuiClient(t)
+	tok := s.httpLogin(t, out, wuiOutsider)
+	if resp, _ := s.get(t, out, wuiPath(wuiOther, "settings")); resp.StatusCode != http.StatusOK {
+		t.Errorf("the outsider's own list settings: %d, want 200 (the login works)", resp.StatusCode)
+	}
+	for _, sub := range []string{"held", "held/" + itoa(heldID), "settings", "members", "members.csv", "history", "decisions"} {
+		resp, body := s.get(t, out, wuiPath(wuiList, sub))
+		forbidden("outsider", resp, body, notYours)
+		if strings.Contains(body, "wui-body-two") || strings.Contains(body, "Second stranger post") {
+			t.Errorf("outsider's %s page shows the held post", sub)
+		}
+	}
+	approve := url.Values{"one": {"approve:" + itoa(heldID)}}
+	resp, body := s.postForm(t, out, wuiPath(wuiList, "held"), approve)
+	forbidden("outsider without csrf", resp, body, noToken)
+	withTok := url.Values{"one": {"approve:" + itoa(heldID)}, "csrf": {tok}}
+	resp, body = s.postForm(t, out, wuiPath(wuiList, "held"), withTok)
+	forbidden("outsider with its csrf", resp, body, notYours)
+	resp, body = s.postForm(t, out, wuiPath(wuiList, "settings"),
+		url.Values{"csrf": {tok}, "max_message_size": {"1"}, "step": {"apply"}, "reason": {"x"}})
+	forbidden("outsider with its csrf", resp, body, notYours)
+
+	// The moderator may approve, but not with a form lacking its token or
+	// carrying another session's.
+	mod := wuiClient(t)
+	modTok := s.httpLogin(t, mod, wuiMod)
+	resp, body = s.postForm(t, mod, wuiPath(wuiList, "held"), approve)
+	forbidden("moderator without csrf", resp, body, noToken)
+	resp, body = s.postForm(t, mod, wuiPath(wuiList, "held"), withTok)
+	forbidden("moderator with the outsider's csrf", resp, body, noToken)
+	if modTok == tok {
+		t.Errorf("two sessions share a CSRF token")
+	}
+
+	// Nobody logged in: no page, no action.
+	anon := wuiClient(t)
+	resp, body = s.get(t, anon, wuiPath(wuiList, "held"))
+	if resp.StatusCode == http.StatusOK || strings.Contains(body, "Second stranger post") {
+		t.Errorf("anonymous GET of the held page: %d, want a refusal or a redirect to /login", resp.StatusCode)
+	} else if resp.StatusCode != http.StatusForbidden &&
+		!(resp.StatusCode == http.StatusSeeOther && strings.HasPrefix(resp.Header.Get("Location"), "/login")) {
+		t.Errorf("anonymous GET of the held page: %d to %q, want 403 or a redirect to /login", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	_, page := s.get(t, anon, "/login")
+	resp, body = s.postForm(t, anon, wuiPath(wuiList, "held"), url.Values{"one": {"approve:" + itoa(heldID)}, "csrf": {csrfOf(t, page)}})
+	forbidden("anonymous with its csrf", resp, body, notYours)
+
+	if held := s.heldPosts(t); len(held) != 1 || held[0].ID != heldID {
+		t.Errorf("after the refused forms, held %+v, want #%d still held", held, heldID)
+	}
+	if after := s.p.cli(t, "lists", "history", wuiList, "--json"); after != historyBefore {
+		t.Errorf("the refused settings form changed the history:\n%s", after)
+	}
+	for _, m := range s.up.Messages() {
+		if strings.Contains(string(m.Data), "\r\n\r\nwui-body-two") {
+			t.Errorf("the held post went out to %v after refused forms", m.Rcpts)
+		}
+	}
+}
