@@ -41,6 +41,8 @@ func routes(heldID int64) []route {
 		{method: "GET", path: lp("held/" + held), need: needModerator, okStatus: 200},
 		{method: "GET", path: lp("decisions"), need: needModerator, okStatus: 200},
 		{method: "GET", path: lp("trace?q=%3Cm%40example.net%3E"), need: needModerator, okStatus: 200},
+		{method: "GET", path: lp("audit"), need: needOwner, okStatus: 200},
+		{method: "GET", path: lp("audit?before=3"), need: needOwner, okStatus: 200},
 	}
 }
 

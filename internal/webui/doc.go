@@ -15,8 +15,9 @@
 //
 // Access comes from the lists store, never from the session: a site admin
 // may do everything; an owner row on the list grants the owner pages
-// (settings, history, members) and the moderator pages; a moderator row
-// grants the moderator pages (held posts, decisions, trace); a member row
+// (settings, history, members, audit log) and the moderator pages; a
+// moderator row grants the moderator pages (held posts, subscription
+// requests, decisions, trace); a member row
 // grants the member's own subscription settings. Anybody may see a public
 // list's overview and subscribe.
 //

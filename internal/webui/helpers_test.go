@@ -116,6 +116,19 @@ func newFixture(t testing.TB) *fixture {
 			f.audits = append(f.audits, e)
 			return nil
 		},
+		AuditLog: func(ctx context.Context, list string, before int64, limit int) ([]AuditRow, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			var out []AuditRow
+			for i := len(f.audits) - 1; i >= 0 && len(out) < limit; i-- {
+				e, id := f.audits[i], int64(i+1)
+				if e.List != list || before > 0 && id >= before {
+					continue
+				}
+				out = append(out, AuditRow{ID: id, At: clock.Now(), Actor: e.Actor, Action: e.Action, Target: e.Target, Detail: e.Detail})
+			}
+			return out, nil
+		},
 		Trace: func(ctx context.Context, list, q string) ([]TraceRow, error) {
 			return []TraceRow{{Time: clock.Now(), Kind: "delivered", QueueID: "0123456789abcdef", MessageID: q, From: "ann@example.org", Rcpt: list}}, nil
 		},
