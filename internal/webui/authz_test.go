@@ -42,6 +42,8 @@ func routes(heldID int64) []route {
 		{method: "GET", path: lp("decisions"), need: needModerator, okStatus: 200},
 		{method: "GET", path: lp("trace?q=%3Cm%40example.net%3E"), need: needModerator, okStatus: 200},
 		{method: "GET", path: lp("audit"), need: needOwner, okStatus: 200},
+		{method: "GET", path: lp("requests"), need: needModerator, okStatus: 200},
+		{method: "POST", path: lp("requests"), form: url.Values{"one": {"reject:nobody@example.net"}}, need: needModerator, okStatus: 303},
 		{method: "GET", path: lp("audit?before=3"), need: needOwner, okStatus: 200},
 	}
 }

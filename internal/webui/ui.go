@@ -171,6 +171,8 @@ func (u *UI) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /lists/{list}/held/{id}", u.page(needModerator, u.heldView))
 	mux.HandleFunc("GET /lists/{list}/decisions", u.page(needModerator, u.decisions))
 	mux.HandleFunc("GET /lists/{list}/trace", u.page(needModerator, u.trace))
+	mux.HandleFunc("GET /lists/{list}/requests", u.page(needModerator, u.requests))
+	mux.HandleFunc("POST /lists/{list}/requests", u.page(needModerator, u.requestsPost))
 	mux.HandleFunc("GET /lists/{list}/audit", u.page(needOwner, u.auditLog))
 	mux.HandleFunc("GET /lists/{list}/confirm/{token}", u.confirmToken)
 	mux.HandleFunc("POST /lists/{list}/confirm/{token}", u.confirmToken)
