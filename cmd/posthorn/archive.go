@@ -127,31 +127,12 @@ func runArchive(args []string, stdout, stderr io.Writer) int {
 
 func archiveMain(ctx context.Context, args []string, stdout, stderr io.Writer, env archiveEnv) int {
 	const prefix = "posthorn archive:"
-	path, rest, err := configFlag(args)
-	if err != nil {
-		fmt.Fprintln(stderr, prefix, err)
-		return 2
-	}
-	if len(rest) == 0 || rest[0] == "help" || rest[0] == "-h" || rest[0] == "--help" {
-		if len(rest) == 0 {
-			fmt.Fprintln(stderr, archiveUsage)
-			return 2
-		}
-		fmt.Fprintln(stdout, archiveUsage)
-		return 0
-	}
-	verb, ok := archiveVerbs()[rest[0]]
+	path, verb, ca, code, ok := parseCommand(prefix, archiveUsage, args, archiveVerbs(), func(v archiveVerb) ([]string, []string) { return v.valued, v.switches }, stdout, stderr)
 	if !ok {
-		fmt.Fprintf(stderr, "%s unknown command %q\n%s\n", prefix, rest[0], archiveUsage)
-		return 2
-	}
-	ca, err := parseCmdArgs(rest[1:], verb.valued, verb.switches)
-	if err != nil {
-		fmt.Fprintf(stderr, "%s %s: %v\n%s\n", prefix, rest[0], err, archiveUsage)
-		return 2
+		return code
 	}
 	if len(ca.words) == 0 {
-		fmt.Fprintf(stderr, "%s %s: want LIST\n%s\n", prefix, rest[0], archiveUsage)
+		fmt.Fprintf(stderr, "%s %s: want LIST\n%s\n", prefix, ca.verb, archiveUsage)
 		return 2
 	}
 	cfg, err := loadConfig(path)
@@ -179,10 +160,10 @@ func archiveMain(ctx context.Context, args []string, stdout, stderr io.Writer, e
 	case err == nil:
 		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "%s %s: %v\n%s\n", prefix, rest[0], err, archiveUsage)
+		fmt.Fprintf(stderr, "%s %s: %v\n%s\n", prefix, ca.verb, err, archiveUsage)
 		return 2
 	}
-	fmt.Fprintf(stderr, "%s %s: %v\n", prefix, rest[0], err)
+	fmt.Fprintf(stderr, "%s %s: %v\n", prefix, ca.verb, err)
 	return 1
 }
 

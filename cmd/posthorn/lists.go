@@ -158,9 +158,43 @@ func openLists(ctx context.Context, dataDir, secretFile string, stderr io.Writer
 type cmdArgs struct {
 	words []string
 	opts  map[string]string // "--name" → value ("" for a switch)
+	verb  string            // the command verb these arguments follow
 }
 
 func (a cmdArgs) has(name string) bool { _, ok := a.opts[name]; return ok }
+
+// parseCommand parses "[--config FILE] VERB ARGS..." of a command made of
+// verbs. When ok is false it has printed the usage or the error and code is
+// the exit status (0 for help, 2 for a usage error); grammar gives a verb's
+// valued options and switches.
+func parseCommand[V any](prefix, usage string, args []string, verbs map[string]V, grammar func(V) (valued, switches []string), stdout, stderr io.Writer) (path string, verb V, ca cmdArgs, code int, ok bool) {
+	path, rest, err := configFlag(args)
+	if err != nil {
+		fmt.Fprintln(stderr, prefix, err)
+		return "", verb, ca, 2, false
+	}
+	if len(rest) == 0 || rest[0] == "help" || rest[0] == "-h" || rest[0] == "--help" {
+		if len(rest) == 0 {
+			fmt.Fprintln(stderr, usage)
+			return "", verb, ca, 2, false
+		}
+		fmt.Fprintln(stdout, usage)
+		return "", verb, ca, 0, false
+	}
+	verb, found := verbs[rest[0]]
+	if !found {
+		fmt.Fprintf(stderr, "%s unknown command %q\n%s\n", prefix, rest[0], usage)
+		return "", verb, ca, 2, false
+	}
+	valued, switches := grammar(verb)
+	ca, err = parseCmdArgs(rest[1:], valued, switches)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s %s: %v\n%s\n", prefix, rest[0], err, usage)
+		return "", verb, ca, 2, false
+	}
+	ca.verb = rest[0]
+	return path, verb, ca, 0, true
+}
 
 // parseCmdArgs splits args into words and the options named in valued
 // (which take a value) and switches. Options may come anywhere; "--"
@@ -263,28 +297,9 @@ func runMembers(args []string, stdout, stderr io.Writer) int {
 
 func runListsCommand(name, usageText string, verbs map[string]listsVerb, args []string, stdout, stderr io.Writer) int {
 	prefix := "posthorn " + name + ":"
-	path, rest, err := configFlag(args)
-	if err != nil {
-		fmt.Fprintln(stderr, prefix, err)
-		return 2
-	}
-	if len(rest) == 0 || rest[0] == "help" || rest[0] == "-h" || rest[0] == "--help" {
-		if len(rest) == 0 {
-			fmt.Fprintln(stderr, usageText)
-			return 2
-		}
-		fmt.Fprintln(stdout, usageText)
-		return 0
-	}
-	verb, ok := verbs[rest[0]]
+	path, verb, ca, code, ok := parseCommand(prefix, usageText, args, verbs, func(v listsVerb) ([]string, []string) { return v.valued, v.switches }, stdout, stderr)
 	if !ok {
-		fmt.Fprintf(stderr, "%s unknown command %q\n%s\n", prefix, rest[0], usageText)
-		return 2
-	}
-	ca, err := parseCmdArgs(rest[1:], verb.valued, verb.switches)
-	if err != nil {
-		fmt.Fprintf(stderr, "%s %s: %v\n%s\n", prefix, rest[0], err, usageText)
-		return 2
+		return code
 	}
 	cfg, err := loadConfig(path)
 	if err != nil {
@@ -304,12 +319,12 @@ func runListsCommand(name, usageText string, verbs map[string]listsVerb, args []
 	case err == nil:
 		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "%s %s: %v\n%s\n", prefix, rest[0], err, usageText)
+		fmt.Fprintf(stderr, "%s %s: %v\n%s\n", prefix, ca.verb, err, usageText)
 		return 2
 	case errors.Is(err, refusedError{}):
 		return 1
 	}
-	fmt.Fprintf(stderr, "%s %s: %v\n", prefix, rest[0], strings.TrimPrefix(err.Error(), "lists: "))
+	fmt.Fprintf(stderr, "%s %s: %v\n", prefix, ca.verb, strings.TrimPrefix(err.Error(), "lists: "))
 	return 1
 }
 

@@ -79,28 +79,9 @@ func runUser(args []string, stdout, stderr io.Writer) int {
 
 func runUserIO(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	const prefix = "posthorn user:"
-	path, rest, err := configFlag(args)
-	if err != nil {
-		fmt.Fprintln(stderr, prefix, err)
-		return 2
-	}
-	if len(rest) == 0 || rest[0] == "help" || rest[0] == "-h" || rest[0] == "--help" {
-		if len(rest) == 0 {
-			fmt.Fprintln(stderr, userUsage)
-			return 2
-		}
-		fmt.Fprintln(stdout, userUsage)
-		return 0
-	}
-	verb, ok := userVerbs()[rest[0]]
+	path, verb, ca, code, ok := parseCommand(prefix, userUsage, args, userVerbs(), func(v userVerb) ([]string, []string) { return v.valued, v.switches }, stdout, stderr)
 	if !ok {
-		fmt.Fprintf(stderr, "%s unknown command %q\n%s\n", prefix, rest[0], userUsage)
-		return 2
-	}
-	ca, err := parseCmdArgs(rest[1:], verb.valued, verb.switches)
-	if err != nil {
-		fmt.Fprintf(stderr, "%s %s: %v\n%s\n", prefix, rest[0], err, userUsage)
-		return 2
+		return code
 	}
 	cfg, err := loadConfig(path)
 	if err != nil {
@@ -120,11 +101,11 @@ func runUserIO(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case err == nil:
 		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "%s %s: %v\n%s\n", prefix, rest[0], err, userUsage)
+		fmt.Fprintf(stderr, "%s %s: %v\n%s\n", prefix, ca.verb, err, userUsage)
 		return 2
 	}
 	msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "accounts: "), "lists: ")
-	fmt.Fprintf(stderr, "%s %s: %s\n", prefix, rest[0], msg)
+	fmt.Fprintf(stderr, "%s %s: %s\n", prefix, ca.verb, msg)
 	return 1
 }
 
