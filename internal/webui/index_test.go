@@ -55,3 +55,40 @@ func TestIndexShowsRoles(t *testing.T) {
 		}
 	}
 }
+
+func TestOverviewArchiveLink(t *testing.T) {
+	t.Parallel()
+	everybody := []string{anonymous, other, member, moderator, owner, admin}
+	roles := []string{member, moderator, owner, admin}
+	for _, c := range []struct {
+		policy lists.ArchivePolicy
+		hidden bool // Options.Private says the list is hidden
+		see    []string
+	}{
+		{lists.ArchivePolicyPublic, false, everybody},
+		{lists.ArchivePolicyPrivate, false, roles},
+		{lists.ArchivePolicyPublic, true, roles},
+		{lists.ArchivePolicyNone, false, nil},
+	} {
+		f := newFixture(t)
+		f.setSettings(t, testList, func(s *lists.Settings) { s.ArchivePolicy = c.policy })
+		f.ui.o.Private = func(*lists.List) bool { return c.hidden }
+		for _, who := range everybody {
+			w := f.do(t, viewer(who), "GET", lp(""), nil)
+			if w.Code != http.StatusOK {
+				if c.hidden && (who == anonymous || who == other) {
+					continue // the overview itself is hidden
+				}
+				t.Fatalf("overview as %s: status %d", who, w.Code)
+			}
+			shown := strings.Contains(w.Body.String(), `href="/archive/`+testList+`/"`)
+			want := false
+			for _, s := range c.see {
+				want = want || s == who
+			}
+			if shown != want {
+				t.Errorf("archive %s, hidden %v: link shown to %s: %v, want %v", c.policy, c.hidden, who, shown, want)
+			}
+		}
+	}
+}

@@ -104,6 +104,10 @@ type overviewData struct {
 	Problem     string
 	Address     string // the subscribe form's value
 	Paused      bool
+	// Archive is the URL of the list's archive when the viewer may read
+	// it; ArchivePrivate says it is for members only.
+	Archive        string
+	ArchivePrivate bool
 }
 
 func (u *UI) overview(w http.ResponseWriter, r *http.Request, a *access) {
@@ -120,11 +124,29 @@ func (u *UI) showOverview(w http.ResponseWriter, r *http.Request, status int, d 
 	}
 	d.Subscribers = n
 	d.Paused = d.A.Self != nil && d.A.Self.Delivery != lists.DeliveryEnabled
+	d.Archive, d.ArchivePrivate = u.archiveLink(d.A)
 	title := d.A.List.DisplayName
 	if title == "" {
 		title = d.A.List.Address()
 	}
 	u.render(w, r, status, title, nav(d.A, ""), "overview", d)
+}
+
+// archiveLink returns the URL of a's list archive ("" when posts are not
+// archived or the viewer may not read them) and whether the archive is
+// for members only. It follows the archive pages' rule: a public archive
+// of a list that is not private is open to anybody, any other archive to
+// the list's members, moderators and owners and to site admins.
+func (u *UI) archiveLink(a *access) (link string, private bool) {
+	p := a.List.Settings.ArchivePolicy
+	if !p.Archived() {
+		return "", false
+	}
+	private = p != lists.ArchivePolicyPublic || u.private(a.List)
+	if private && !a.any() {
+		return "", true
+	}
+	return "/archive/" + url.PathEscape(a.List.Address()) + "/", private
 }
 
 // subscribe starts the subscription of the address in the form.
