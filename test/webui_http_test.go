@@ -151,3 +151,53 @@ func (s *wuiSite) checkRefusals(t *testing.T, heldID int64) {
 		}
 	}
 }
+
+// TestPasswordResetThroughRelay: a reset request on the web interface
+// sends the link by mail through the daemon's own queue and upstream; the
+// link sets a new password that then logs in, and is single use.
+func TestPasswordResetThroughRelay(t *testing.T) {
+	t.Parallel()
+	s := startWebUISite(t)
+	c := wuiClient(t)
+	resp, page := s.get(t, c, "/reset")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /reset: %d", resp.StatusCode)
+	}
+	resp, body := s.postForm(t, c, "/reset", url.Values{"email": {wuiOwner}, "csrf": {csrfOf(t, page)}})
+	if resp.StatusCode >= 400 {
+		t.Fatalf("POST /reset: %d\n%.1000s", resp.StatusCode, body)
+	}
+	msgs := s.up.Wait(t, 1, 20*time.Second)
+	m := msgs[0]
+	if len(m.Rcpts) != 1 || m.Rcpts[0] != wuiOwner || m.From != "" {
+		t.Fatalf("reset mail from %q to %v, want the null sender to %s", m.From, m.Rcpts, wuiOwner)
+	}
+	data := strings.ReplaceAll(string(m.Data), "\r\n", "\n")
+	i := strings.Index(data, s.base+"/reset/")
+	if i < 0 {
+		t.Fatalf("no reset link to %s in the mail:\n%s", s.base, data)
+	}
+	link := strings.Fields(data[i:])[0]
+	path := strings.TrimPrefix(link, s.base)
+
+	resp, page = s.get(t, c, path)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d\n%.1000s", path, resp.StatusCode, page)
+	}
+	const newPassword = "a much better passphrase"
+	form := url.Values{"password": {newPassword}, "confirm": {newPassword}, "csrf": {csrfOf(t, page)}}
+	resp, body = s.postForm(t, c, path, form)
+	if resp.StatusCode >= 400 {
+		t.Fatalf("POST %s: %d\n%.1000s", path, resp.StatusCode, body)
+	}
+	// The new password logs in; the link is used up.
+	c2 := wuiClient(t)
+	_, page = s.get(t, c2, "/login")
+	resp, _ = s.postForm(t, c2, "/login", url.Values{"email": {wuiOwner}, "password": {newPassword}, "next": {"/lists"}, "csrf": {csrfOf(t, page)}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login with the new password: %d", resp.StatusCode)
+	}
+	if resp, _ = s.get(t, wuiClient(t), path); resp.StatusCode == http.StatusOK {
+		t.Errorf("the reset link still works after use")
+	}
+}
