@@ -38,9 +38,12 @@
 //	                                   ─ mail not sent ────▶ 503: recorded, ask again later
 //	GET confirm/TOKEN ─▶ what will be confirmed ─POST─▶ Options.Confirm ─▶ member / waits for approval / left
 //
-// The confirmation page needs no login (the token is the credential) and
-// changes nothing on GET. The limits are counted in memory, with the
-// clock of Options.Now; the list's staff are not limited.
+//	GET/POST unsubscribe?address=A&token=T (List-Unsubscribe, RFC 8058 one-click) ─▶ not a member
+//
+// The confirmation and unsubscribe pages need no login (the token is the
+// credential) and change nothing on GET. The subscribe limits are counted
+// in memory, with the clock of Options.Now; the list's staff are not
+// limited.
 //
 // Moderation goes through Options.Moderate, which the daemon wires to the
 // list server so that an approved post is distributed before it leaves the

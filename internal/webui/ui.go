@@ -176,6 +176,8 @@ func (u *UI) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /lists/{list}/audit", u.page(needOwner, u.auditLog))
 	mux.HandleFunc("GET /lists/{list}/confirm/{token}", u.confirmToken)
 	mux.HandleFunc("POST /lists/{list}/confirm/{token}", u.confirmToken)
+	mux.HandleFunc("GET /lists/{list}/unsubscribe", u.unsubscribeLink)
+	mux.HandleFunc("POST /lists/{list}/unsubscribe", u.unsubscribeLink)
 }
 
 // static serves an embedded asset.
