@@ -201,3 +201,43 @@ func TestPasswordResetThroughRelay(t *testing.T) {
 		t.Errorf("the reset link still works after use")
 	}
 }
+
+// TestOneClickUnsubscribe: the List-Unsubscribe URL of a distributed copy,
+// POSTed the RFC 8058 way (no cookies, no CSRF token), unsubscribes that
+// member and no one else.
+func TestOneClickUnsubscribe(t *testing.T) {
+	t.Parallel()
+	s := startWebUISite(t)
+	s.post(t, "alice@example.net", "one click", "hello")
+	var link string
+	for _, m := range s.up.Wait(t, 2, 20*time.Second) {
+		if m.Rcpts[0] != "bob@example.net" {
+			continue
+		}
+		for _, line := range strings.Split(strings.ReplaceAll(string(m.Data), "\r\n ", " "), "\r\n") {
+			if v, ok := strings.CutPrefix(line, "List-Unsubscribe: "); ok {
+				for _, part := range strings.Split(v, ",") {
+					if u := strings.Trim(strings.TrimSpace(part), "<>"); strings.HasPrefix(u, "http") {
+						link = u
+					}
+				}
+			}
+		}
+	}
+	if !strings.HasPrefix(link, s.base+"/lists/") {
+		t.Fatalf("no web List-Unsubscribe link to %s in bob's copy (%q)", s.base, link)
+	}
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Post(link, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := readBody(t, resp)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("one-click POST: %d\n%.1000s", resp.StatusCode, body)
+	}
+	members := s.p.cli(t, "members", "list", wuiList)
+	if strings.Contains(members, "bob@example.net") || !strings.Contains(members, "alice@example.net") {
+		t.Fatalf("after bob's one-click unsubscribe the members are:\n%s", members)
+	}
+}

@@ -55,7 +55,15 @@ func (d *daemon) openWeb(ctx context.Context, db *sql.DB, cfg *config.Config) (*
 	}
 	app.auth = &web.Auth{
 		Accounts: acc, Renderer: rd, Secure: site != "" && web.SecureSite(site), Logger: d.logger,
-		SiteURL: site, SendReset: func(ctx context.Context, email, link string) error {
+		SiteURL: site,
+		// The one-click unsubscribe POST (RFC 8058) carries its signed
+		// token and no cookies.
+		SelfAuthenticating: func(r *http.Request) bool {
+			p := r.URL.Path // /lists/LIST/unsubscribe
+			return r.Method == http.MethodPost && strings.HasPrefix(p, "/lists/") &&
+				strings.HasSuffix(p, "/unsubscribe") && strings.Count(p, "/") == 3
+		},
+		SendReset: func(ctx context.Context, email, link string) error {
 			return d.sendReset(cfg.Hostname, email, link)
 		},
 	}
@@ -70,7 +78,20 @@ func (d *daemon) openWeb(ctx context.Context, db *sql.DB, cfg *config.Config) (*
 		},
 		// A list that is not advertised is hidden from everyone without a
 		// role on it.
-		Private: func(l *lists.List) bool { return !l.Settings.Advertised },
+		Private:     func(l *lists.List) bool { return !l.Settings.Advertised },
+		Confirm:     d.listSrv.ConfirmToken,
+		LookupToken: d.lists.LookupToken,
+		AuditLog: func(ctx context.Context, list string, before int64, limit int) ([]webui.AuditRow, error) {
+			es, err := acc.AuditLog(ctx, accounts.Filter{List: list, Before: before, Limit: limit})
+			if err != nil {
+				return nil, err
+			}
+			rows := make([]webui.AuditRow, 0, len(es))
+			for _, e := range es {
+				rows = append(rows, webui.AuditRow{ID: e.ID, At: e.At, Actor: e.Actor, Action: e.Action, Target: e.Target, Detail: e.Detail})
+			}
+			return rows, nil
+		},
 	}
 	if d.trace != nil {
 		opts.Trace = d.listTrace

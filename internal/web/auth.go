@@ -49,6 +49,12 @@ type Auth struct {
 	// MaxFormBytes bounds a form body read to check its CSRF token; 32 MiB
 	// when 0.
 	MaxFormBytes int64
+	// SelfAuthenticating reports a request that carries its own signed
+	// token as its only credential (the RFC 8058 one-click unsubscribe POST
+	// that mail providers send without cookies). Such a request is served
+	// as anonymous: no session is attached and no CSRF token is asked for.
+	// Nil: none.
+	SelfAuthenticating func(*http.Request) bool
 
 	pages *template.Template
 }

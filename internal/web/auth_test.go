@@ -66,7 +66,8 @@ func newSite(t *testing.T, secure bool) *site {
 			defer s.mu.Unlock()
 			s.mails[email] = link
 			return nil
-		}}
+		},
+		SelfAuthenticating: func(r *http.Request) bool { return r.URL.Path == "/lists/x/unsubscribe" }}
 	mux := http.NewServeMux()
 	a.Routes(mux)
 	who := func(w http.ResponseWriter, r *http.Request) {
@@ -87,6 +88,7 @@ func newSite(t *testing.T, secure bool) *site {
 	mux.Handle("GET /private", RequireLogin(http.HandlerFunc(who)))
 	mux.Handle("POST /private", RequireLogin(http.HandlerFunc(who)))
 	mux.HandleFunc("POST /lists/act", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "done %s", r.PostFormValue("x")) })
+	mux.HandleFunc("POST /lists/x/unsubscribe", who)
 	mux.HandleFunc("GET /api/v1/me", who)
 	mux.HandleFunc("POST /api/v1/act", who)
 	s.srv = httptest.NewServer(a.Middleware(mux))

@@ -113,3 +113,24 @@ func TestAPITokensOnlyUnderAPI(t *testing.T) {
 	b.post("/api/v1/act", url.Values{}).want(t, http.StatusForbidden, CSRFHeader)
 	b.post("/api/v1/act", url.Values{}, CSRFHeader, ptok).want(t, http.StatusOK, "viewer=ann@example.org")
 }
+
+// TestSelfAuthenticating: a one-click unsubscribe POST needs no CSRF token
+// and is served as anonymous even with a session cookie; any other POST
+// still needs the token.
+func TestSelfAuthenticating(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, false)
+	b := s.browser()
+	if r := b.post("/lists/x/unsubscribe", url.Values{"List-Unsubscribe": {"One-Click"}}); r.StatusCode != http.StatusOK || r.body != "anonymous" {
+		t.Fatalf("anonymous one-click POST: %d %q", r.StatusCode, r.body)
+	}
+	if r := b.login(annEmail, annPass, "/lists"); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login: %d", r.StatusCode)
+	}
+	if r := b.post("/lists/x/unsubscribe", url.Values{"List-Unsubscribe": {"One-Click"}}); r.StatusCode != http.StatusOK || r.body != "anonymous" {
+		t.Fatalf("one-click POST with a session: %d %q, want it served as anonymous", r.StatusCode, r.body)
+	}
+	if r := b.post("/lists/act", url.Values{"x": {"1"}}); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("another POST without a token: %d, want 403", r.StatusCode)
+	}
+}
