@@ -94,6 +94,10 @@ func TestDaemonTLSAndAuth(t *testing.T) {
 	if len(q) != 1 {
 		t.Fatalf("%d messages queued, want 1", len(q))
 	}
+	// The login names the service, wherever the client is.
+	if q[0].Service != "sentry" {
+		t.Errorf("message attributed to service %q, want sentry (its AUTH login)", q[0].Service)
+	}
 
 	// Renewal: new files, then SIGHUP.
 	renewed := writeCert(t, certFile, keyFile)

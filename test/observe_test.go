@@ -75,6 +75,7 @@ func TestServicesAreVisible(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	t.Run("browser", func(t *testing.T) { dashboardInBrowser(t, "http://"+httpAddr+"/dashboard?range=hour") })
 	code, body := httpGet(t, "http://"+httpAddr+"/healthz")
 	var hz struct {
 		Status string `json:"status"`

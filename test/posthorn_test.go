@@ -209,6 +209,7 @@ type queueRecipient struct {
 type queueEntry struct {
 	ID          string           `json:"id"`
 	From        string           `json:"from"`
+	Service     string           `json:"service"`
 	Size        int64            `json:"size"`
 	Arrival     time.Time        `json:"arrival"`
 	Held        bool             `json:"held"`
