@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -26,11 +27,13 @@ type hook struct {
 	release  chan struct{} // closed by open to let gated requests answer
 	once     sync.Once
 	got      chan map[string]any
+	// refusedChecks gets the check of each refused post (when not full).
+	refusedChecks chan string
 }
 
 func newHook(t *testing.T, gated bool) *hook {
 	t.Helper()
-	h := &hook{got: make(chan map[string]any, 64)}
+	h := &hook{got: make(chan map[string]any, 64), refusedChecks: make(chan string, 1024)}
 	if gated {
 		h.entered = make(chan struct{}, 64)
 		h.release = make(chan struct{})
@@ -54,6 +57,13 @@ func newHook(t *testing.T, gated bool) *hook {
 		}
 		if h.failAll.Load() || h.failing.Add(-1) >= 0 {
 			h.refused.Add(1)
+			var m map[string]any
+			if body, err := io.ReadAll(r.Body); err == nil && json.Unmarshal(body, &m) == nil {
+				select {
+				case h.refusedChecks <- fmt.Sprint(m["check"]):
+				default:
+				}
+			}
 			http.Error(w, "try later", http.StatusInternalServerError)
 			return
 		}
@@ -236,6 +246,16 @@ func TestNotifierMergesChangesDuringRetries(t *testing.T) {
 	// a recovers before any post succeeded: the receiver never hears of it.
 	n.enqueue(Notice{Check: "a", State: OK, Previous: Critical})
 	n.enqueue(Notice{Check: "b", State: Warning, Previous: OK})
+	// Once b has been tried, a's two changes have met and cancelled out
+	// (b waits behind a); only then may posts succeed.
+	for seenB := false; !seenB; {
+		select {
+		case c := <-h.refusedChecks:
+			seenB = c == "b"
+		case <-time.After(10 * time.Second):
+			t.Fatal("b was never tried")
+		}
+	}
 	h.failAll.Store(false)
 	select {
 	case m := <-h.got:
