@@ -39,7 +39,7 @@ func (s *Server) placeholders(l *lists.List, tmpl string) string {
 		name = l.Name
 	}
 	archive := ""
-	if l.Settings.ArchivePolicy.Archived() && s.opts.SiteURL != "" {
+	if l.Settings.ArchivePolicy.Archived() && s.site() != "" {
 		archive = s.listURL(l) + "archive/"
 	}
 	leave := lists.CompanionAddress(l.Address(), lists.AddrLeave)

@@ -93,7 +93,7 @@ func (s *Server) prepare(l *lists.List, msg *message, stripBodyLine bool, dmarc 
 	}
 	h.WriteString("List-Help: " + help + "\r\n")
 	h.WriteString("List-Subscribe: " + sub + "\r\n")
-	if set.ArchivePolicy.Archived() && s.opts.SiteURL != "" {
+	if set.ArchivePolicy.Archived() && s.site() != "" {
 		h.WriteString("List-Archive: <" + s.listURL(l) + "archive/>\r\n")
 	}
 	h.WriteString("Precedence: list\r\n")
@@ -129,17 +129,17 @@ func quotePhrase(s string) string {
 
 // listURL is the list's page on the web UI, ending in "/"; "" without SiteURL.
 func (s *Server) listURL(l *lists.List) string {
-	if s.opts.SiteURL == "" {
+	if s.site() == "" {
 		return ""
 	}
-	return strings.TrimRight(s.opts.SiteURL, "/") + "/lists/" + url.PathEscape(l.Address()) + "/"
+	return strings.TrimRight(s.site(), "/") + "/lists/" + url.PathEscape(l.Address()) + "/"
 }
 
 // UnsubscribeURL is the one-click link for member of l (RFC 8058): a POST
 // to it with "List-Unsubscribe=One-Click" unsubscribes without a login;
 // the web UI checks the token with lists.Store.VerifyUnsubscribeToken.
 func (s *Server) UnsubscribeURL(l *lists.List, member string) string {
-	if s.opts.SiteURL == "" {
+	if s.site() == "" {
 		return ""
 	}
 	q := url.Values{}

@@ -114,6 +114,20 @@ type Server struct {
 	dmarc    dmarcCache
 	// archiveErrors counts failed Archive calls.
 	archiveErrors atomic.Int64
+	// siteURL is Options.SiteURL, replaced by SetSiteURL on reload.
+	siteURL atomic.Pointer[string]
+}
+
+// SetSiteURL replaces the site URL used in the links of new mail (List-*
+// headers, unsubscribe and confirmation links); "" turns the links off.
+func (s *Server) SetSiteURL(u string) { s.siteURL.Store(&u) }
+
+// site returns the current site URL.
+func (s *Server) site() string {
+	if p := s.siteURL.Load(); p != nil {
+		return *p
+	}
+	return s.opts.SiteURL
 }
 
 // New applies the "listserv" migrations to opts.DB and returns a Server.
