@@ -44,6 +44,12 @@ type Envelope struct {
 	// DSN marks a notification we generated (bounce or delay notice); such a
 	// message never causes another notification.
 	DSN bool `json:"dsn,omitempty"`
+	// Personal, when set, asks for one transaction per recipient, each
+	// with the envelope sender and the extra header fields that the
+	// queue's Personalizer returns for that recipient (VERP and per-member
+	// links of a list post). Its value names what to personalize for: for
+	// list posts, the list address.
+	Personal string `json:"personal,omitempty"`
 }
 
 // RcptStatus is where one recipient stands.
