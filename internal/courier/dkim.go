@@ -51,3 +51,9 @@ func (p prefixed) ReadAt(b []byte, off int64) (int, error) {
 	m, err := p.rest.ReadAt(b[n:], off-int64(len(p.head)))
 	return n + m, err
 }
+
+// WithHead returns head followed by rest as one io.ReaderAt: the message
+// rest with header fields put in front of it.
+func WithHead(head []byte, rest io.ReaderAt) io.ReaderAt {
+	return prefixed{head: head, rest: rest}
+}

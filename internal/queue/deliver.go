@@ -35,7 +35,10 @@ func (q *Queue) attempt(ctx context.Context, it *item) {
 	}
 	st := cloneState(m.State)
 	now := q.opts.Now()
-	if len(idx) > 0 {
+	if len(idx) > 0 && m.Env.Personal != "" {
+		q.attemptPersonal(ctx, p, m, idx, &st)
+		now = q.opts.Now()
+	} else if len(idx) > 0 {
 		results, err := q.deliver(ctx, p, m, rcpts)
 		now = q.opts.Now()
 		if err != nil {
@@ -131,14 +134,11 @@ func (q *Queue) notify(ctx context.Context, p *Policy, m *spool.Message, st *spo
 		}
 	}
 	if len(failed) > 0 {
-		if err := q.sendNotice(p, m, st, failed, "failed", now); err != nil {
-			q.mlog.Record(errEvent(&m.Env, "spool bounce", err))
-			for _, i := range failed {
-				st.Rcpts[i].Status = spool.Pending
-			}
+		for _, i := range q.sendBounces(p, m, st, failed, now) {
+			st.Rcpts[i].Status = spool.Pending
 		}
 	}
-	if p.DelayWarning <= 0 || st.Warned || age < p.DelayWarning {
+	if p.DelayWarning <= 0 || st.Warned || age < p.DelayWarning || m.Env.Personal != "" {
 		return
 	}
 	var pending []int
@@ -150,16 +150,44 @@ func (q *Queue) notify(ctx context.Context, p *Policy, m *spool.Message, st *spo
 	if len(pending) == 0 || ctx.Err() != nil {
 		return
 	}
-	if err := q.sendNotice(p, m, st, pending, "delayed", now); err != nil {
+	if err := q.sendNotice(p, m, st, pending, "delayed", m.Env.From, now); err != nil {
 		q.mlog.Record(errEvent(&m.Env, "spool delay notice", err))
 		return
 	}
 	st.Warned = true
 }
 
-func (q *Queue) sendNotice(p *Policy, m *spool.Message, st *spool.State, which []int, action string, now time.Time) error {
+// sendBounces spools the bounce for the recipients which: one to the
+// envelope sender, or for a personalized message one per recipient to the
+// sender its copy had (the list's VERP address for that member). It
+// returns the recipients whose bounce could not be spooled.
+func (q *Queue) sendBounces(p *Policy, m *spool.Message, st *spool.State, which []int, now time.Time) []int {
+	if m.Env.Personal == "" {
+		if err := q.sendNotice(p, m, st, which, "failed", m.Env.From, now); err != nil {
+			q.mlog.Record(errEvent(&m.Env, "spool bounce", err))
+			return which
+		}
+		return nil
+	}
+	var unsent []int
+	for _, i := range which {
+		to := m.Env.From
+		if p.Personalizer != nil {
+			if from, _, err := p.Personalizer.Personalize(&m.Env, m.Env.Rcpts[i]); err == nil && from != "" {
+				to = from
+			}
+		}
+		if err := q.sendNotice(p, m, st, []int{i}, "failed", to, now); err != nil {
+			q.mlog.Record(errEvent(&m.Env, "spool bounce", err))
+			unsent = append(unsent, i)
+		}
+	}
+	return unsent
+}
+
+func (q *Queue) sendNotice(p *Policy, m *spool.Message, st *spool.State, which []int, action, to string, now time.Time) error {
 	rep := dsn.Report{
-		ReportingMTA: p.Hostname, QueueID: m.Env.ID, Sender: m.Env.From, ArrivalDate: m.Env.Arrival,
+		ReportingMTA: p.Hostname, QueueID: m.Env.ID, Sender: to, ArrivalDate: m.Env.Arrival,
 	}
 	for _, i := range which {
 		r := st.Rcpts[i]
@@ -188,7 +216,7 @@ func (q *Queue) sendNotice(p *Policy, m *spool.Message, st *spool.State, which [
 	if err != nil {
 		return err
 	}
-	env := &spool.Envelope{From: "", Rcpts: []string{m.Env.From}, Arrival: now, DSN: true,
+	env := &spool.Envelope{From: "", Rcpts: []string{to}, Arrival: now, DSN: true,
 		Client: "local", Service: "posthorn"}
 	w, err := q.Create(env)
 	if err != nil {
@@ -207,7 +235,7 @@ func (q *Queue) sendNotice(p *Policy, m *spool.Message, st *spool.State, which [
 		kind = "delay"
 	}
 	e := event(&m.Env, maillog.Notice)
-	e.Action, e.NoticeID, e.Rcpt = kind, nm.Env.ID, m.Env.From
+	e.Action, e.NoticeID, e.Rcpt = kind, nm.Env.ID, to
 	q.mlog.Record(e)
 	return nil
 }

@@ -29,6 +29,10 @@ type Policy struct {
 	RetrySchedule []time.Duration // the last step repeats
 	MaxLifetime   time.Duration
 	DelayWarning  time.Duration // 0 disables
+	// Personalizer makes the per-recipient copies of messages whose
+	// envelope has Personal set (see personal.go); without one they are
+	// deferred.
+	Personalizer Personalizer
 }
 
 // Options configures a Queue. Courier, Hostname, RetrySchedule,
@@ -40,7 +44,8 @@ type Options struct {
 	RetrySchedule []time.Duration // the last step repeats
 	MaxLifetime   time.Duration
 	DelayWarning  time.Duration // 0 disables
-	Concurrency   int           // delivery workers
+	Personalizer  Personalizer
+	Concurrency   int // delivery workers
 	Now           func() time.Time
 	// Mono is a monotonic clock (any origin) that measures how long
 	// messages have been queued; default the process's monotonic clock.
@@ -120,7 +125,7 @@ func New(opts Options) *Queue {
 		items: make(map[string]*item), fresh: list.New(), wake: make(chan struct{}, 1),
 	}
 	q.SetPolicy(Policy{Courier: opts.Courier, Hostname: opts.Hostname, RetrySchedule: opts.RetrySchedule,
-		MaxLifetime: opts.MaxLifetime, DelayWarning: opts.DelayWarning})
+		MaxLifetime: opts.MaxLifetime, DelayWarning: opts.DelayWarning, Personalizer: opts.Personalizer})
 	return q
 }
 

@@ -32,6 +32,7 @@ type setup struct {
 	dir          string
 	mlog         *maillog.Log
 	dataTimeout  time.Duration
+	personalizer Personalizer
 }
 
 func start(t *testing.T, s setup) *env {
@@ -60,7 +61,7 @@ func start(t *testing.T, s setup) *env {
 		RetrySchedule: []time.Duration{30 * time.Millisecond},
 		MaxLifetime:   s.lifetime, DelayWarning: s.delayWarning, Concurrency: 4,
 		Jitter:  func(d time.Duration) time.Duration { return d },
-		MailLog: s.mlog,
+		MailLog: s.mlog, Personalizer: s.personalizer,
 	})
 	if _, _, err := q.Recover(); err != nil {
 		t.Fatal(err)
