@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // APITokenPrefix starts every API token, so that a leaked one is easy to
@@ -22,27 +24,45 @@ type APITokenInfo struct {
 	Revoked  bool
 }
 
+// MaxTokenName bounds an API token's name, in characters.
+const MaxTokenName = 100
+
 // NewAPIToken creates a token acting as the user, named for its purpose,
 // and returns it: this is the only time it is seen.
 func (s *Store) NewAPIToken(ctx context.Context, userID int64, name string) (string, error) {
+	token, _, err := s.CreateAPIToken(ctx, userID, name)
+	return token, err
+}
+
+// CreateAPIToken is NewAPIToken that also describes the new token (its id
+// for the audit log and for revoking it).
+func (s *Store) CreateAPIToken(ctx context.Context, userID int64, name string) (string, APITokenInfo, error) {
 	name = strings.TrimSpace(name)
-	if name == "" {
-		return "", &InvalidError{Field: "token name", Problem: "say what the token is for"}
+	switch {
+	case name == "":
+		return "", APITokenInfo{}, &InvalidError{Field: "token name", Problem: "say what the token is for"}
+	case utf8.RuneCountInString(name) > MaxTokenName || !utf8.ValidString(name):
+		return "", APITokenInfo{}, &InvalidError{Field: "token name", Problem: fmt.Sprintf("at most %d characters", MaxTokenName)}
 	}
 	if _, err := s.GetByID(ctx, userID); err != nil {
-		return "", err
+		return "", APITokenInfo{}, err
 	}
 	raw, err := s.randomToken()
 	if err != nil {
-		return "", err
+		return "", APITokenInfo{}, err
 	}
 	token := APITokenPrefix + raw
-	_, err = s.db.ExecContext(ctx, `INSERT INTO api_tokens (token_hash, user_id, name, created) VALUES (?, ?, ?, ?)`,
-		tokenHash(token), userID, name, s.now().UnixNano())
+	now := s.now()
+	res, err := s.db.ExecContext(ctx, `INSERT INTO api_tokens (token_hash, user_id, name, created) VALUES (?, ?, ?, ?)`,
+		tokenHash(token), userID, name, now.UnixNano())
 	if err != nil {
-		return "", dbErr(err)
+		return "", APITokenInfo{}, dbErr(err)
 	}
-	return token, nil
+	id, err := res.LastInsertId()
+	if err != nil {
+		return "", APITokenInfo{}, dbErr(err)
+	}
+	return token, APITokenInfo{ID: id, UserID: userID, Name: name, Created: time.Unix(0, now.UnixNano())}, nil
 }
 
 // APIToken returns the user a token acts as. An unknown or revoked token,

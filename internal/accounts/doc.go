@@ -25,7 +25,9 @@
 // timing nor lockout tells whether an address has an account.
 //
 // A session lives until it is idle for IdleTimeout or older than
-// MaxLifetime, or until EndSession / EndAllSessions (a password change ends
-// every session of the user). A reset token is good for one use within
-// ResetTTL.
+// MaxLifetime, or until EndSession / EndAllSessions (a password set by an
+// administrator or a reset ends every session of the user) /
+// EndOtherSessions (ChangePassword, the user's own change, keeps the
+// session it was made from and ends the others). A reset token is good for
+// one use within ResetTTL; a password change uses up the outstanding ones.
 package accounts
