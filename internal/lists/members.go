@@ -21,6 +21,9 @@ type Member struct {
 	Created    time.Time
 	// Mode is how a member receives posts: each one, or in digests.
 	Mode DeliveryMode
+	// DigestFormat is the form of the digests the member gets in digest
+	// mode: MIME (the default) or plain text (RFC 1153).
+	DigestFormat DigestFormat
 }
 
 // DeliveryMode is how a member receives the list's posts.
@@ -43,6 +46,8 @@ type NewMember struct {
 	Delivery    Delivery
 	Moderation  *Action
 	Mode        DeliveryMode // zero is regular
+	// DigestFormat is the digest form for digest mode; zero is MIME.
+	DigestFormat DigestFormat
 }
 
 // BulkResult is the outcome for one address of a bulk operation: Err is nil
@@ -100,6 +105,12 @@ func (nm NewMember) normalize() (NewMember, error) {
 	if !nm.Mode.Valid() {
 		return nm, &InvalidError{Field: "mode", Value: string(nm.Mode), Problem: "want regular or digest"}
 	}
+	if nm.DigestFormat == "" {
+		nm.DigestFormat = DigestMIME
+	}
+	if !nm.DigestFormat.Valid() {
+		return nm, &InvalidError{Field: "digest_format", Value: string(nm.DigestFormat), Problem: "want mime or plain"}
+	}
 	if nm.Moderation != nil && !nm.Moderation.Valid() {
 		return nm, &InvalidError{Field: "moderation", Value: string(*nm.Moderation), Problem: "unknown action"}
 	}
@@ -113,8 +124,8 @@ func modArg(a *Action) any {
 	return string(*a)
 }
 
-const insertMember = `INSERT INTO members (list_id, address, addr_key, display_name, role, delivery, moderation, created, mode)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+const insertMember = `INSERT INTO members (list_id, address, addr_key, display_name, role, delivery, moderation, created, mode, digest_format)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
 
 // AddMember adds one member (any role), bypassing the subscription policy
 // (an administrator's add).
@@ -158,7 +169,8 @@ func (s *Store) AddMembers(ctx context.Context, list string, nms []NewMember) ([
 			continue
 		}
 		out[i].Address = n.Address
-		res, err := stmt.ExecContext(ctx, id, n.Address, addrKey(n.Address), n.DisplayName, string(n.Role), string(n.Delivery), modArg(n.Moderation), now, string(n.Mode))
+		res, err := stmt.ExecContext(ctx, id, n.Address, addrKey(n.Address), n.DisplayName, string(n.Role), string(n.Delivery), modArg(n.Moderation), now, string(n.Mode),
+			string(n.DigestFormat))
 		if err != nil {
 			return nil, fmt.Errorf("lists: add %s: %w", n.Address, err)
 		}
@@ -220,13 +232,13 @@ func (s *Store) RemoveMember(ctx context.Context, list, addr string, role Role) 
 	return res[0].Err
 }
 
-const memberCols = `id, address, display_name, role, delivery, moderation, created, mode`
+const memberCols = `id, address, display_name, role, delivery, moderation, created, mode, digest_format`
 
 func scanMember(row interface{ Scan(...any) error }, list string) (*Member, error) {
 	var m Member
 	var mod sql.NullString
 	var created int64
-	if err := row.Scan(&m.ID, &m.Address, &m.DisplayName, &m.Role, &m.Delivery, &mod, &created, &m.Mode); err != nil {
+	if err := row.Scan(&m.ID, &m.Address, &m.DisplayName, &m.Role, &m.Delivery, &mod, &created, &m.Mode, &m.DigestFormat); err != nil {
 		return nil, err
 	}
 	if mod.Valid {

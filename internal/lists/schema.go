@@ -80,5 +80,9 @@ func migrations() []string {
 		// 8: display-name prefix search (MemberQuery.Prefix); the address
 		// prefix uses the UNIQUE (list_id, addr_key, role) index.
 		`CREATE INDEX members_name ON members (list_id, lower(display_name), addr_key)`,
+		// 9: the form of a digest member's digests: "mime" (RFC 2046
+		// multipart/digest, what every digest member got before) or
+		// "plain" (RFC 1153 text). The mode column keeps regular|digest.
+		`ALTER TABLE members ADD COLUMN digest_format TEXT NOT NULL DEFAULT 'mime'`,
 	}
 }

@@ -176,7 +176,7 @@ func (s *Store) promote(ctx context.Context, id, listID int64, addr, name string
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, insertMember, listID, addr, addrKey(addr), name, string(RoleMember),
-		string(DeliveryEnabled), nil, s.now().UnixNano(), string(ModeRegular)); err != nil {
+		string(DeliveryEnabled), nil, s.now().UnixNano(), string(ModeRegular), string(DigestMIME)); err != nil {
 		return fmt.Errorf("lists: add %s: %w", addr, err)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM pending WHERE id = ?`, id); err != nil {
