@@ -123,7 +123,7 @@ func TestArchiveAfterInterruptedDistribution(t *testing.T) {
 	f := newFixture(t, func(o *Options) { o.Archive = arch.archive })
 	f.roster(t)
 	post := postLines("ann@example.org", "Deploy", "<a4@example.org>")
-	f.rec.setFailAt(2) // ann's copy goes, bob's fails
+	f.rec.setFailAt(1) // the post's one spool file fails
 	if res := f.deliver(t, "ann@example.org", []string{testList}, post...); res[0].Err == nil {
 		t.Fatal("no error from a failed Submit")
 	}

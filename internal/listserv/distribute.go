@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 
 	"github.com/posthorn/posthorn/internal/lists"
 	"github.com/posthorn/posthorn/internal/spool"
@@ -19,7 +18,7 @@ import (
 const (
 	distDistributing = "distributing"
 	distDone         = "done"
-	pageSize         = 500
+	pageSize         = 1000 // members per spool file of a post
 )
 
 // progress is where the distribution of one post stands: every member
@@ -240,64 +239,52 @@ func advance(p progress, todo []*lists.Member, sent []bool, page []*lists.Member
 	return p
 }
 
-// submitPage submits one copy per member with Concurrency workers. After
-// the first failure no new copy is started; sent says which succeeded.
+// submitPage writes the post once for members: one spool file whose
+// envelope asks for personalized delivery (spool.Envelope.Personal), so
+// each member still gets a copy with their own VERP sender and unsubscribe
+// link, made at delivery by Personalize. The page is submitted whole or
+// not at all; sent says which members it covers.
 func (s *Server) submitPage(ctx context.Context, out *outPost, members []*lists.Member) ([]bool, error) {
 	sent := make([]bool, len(members))
-	var (
-		mu       sync.Mutex
-		firstErr error
-		next     int
-		wg       sync.WaitGroup
-	)
-	take := func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		if firstErr != nil || next >= len(members) {
-			return -1
-		}
-		next++
-		return next - 1
+	if len(members) == 0 {
+		return sent, nil
 	}
-	workers := min(s.opts.Concurrency, len(members))
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := take(); i >= 0; i = take() {
-				err := ctx.Err()
-				if err == nil {
-					err = s.submitCopy(out, members[i].Address)
-				}
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				sent[i] = err == nil
-				mu.Unlock()
-			}
-		}()
+	if err := ctx.Err(); err != nil {
+		return sent, err
 	}
-	wg.Wait()
-	return sent, firstErr
-}
-
-func (s *Server) submitCopy(out *outPost, member string) error {
+	list := out.list.Address()
 	env := &spool.Envelope{
-		From:      lists.BounceAddress(out.list.Address(), member),
-		Rcpts:     []string{member},
+		From:      lists.CompanionAddress(list, lists.AddrBounces),
+		Rcpts:     make([]string, len(members)),
 		Arrival:   s.opts.Now(),
 		MessageID: out.msgID,
 		Service:   "lists",
 		Client:    "local",
-		SMTPUTF8:  !isASCII(member),
+		Personal:  list,
 	}
-	body := io.MultiReader(bytes.NewReader(out.header), bytes.NewReader(s.memberHeader(out.list, member)),
-		strings.NewReader("\r\n"), bytes.NewReader(out.body))
+	for i, m := range members {
+		env.Rcpts[i] = m.Address
+		env.SMTPUTF8 = env.SMTPUTF8 || !isASCII(m.Address)
+	}
+	body := io.MultiReader(bytes.NewReader(out.header), strings.NewReader("\r\n"), bytes.NewReader(out.body))
 	if _, err := s.opts.Submit(env, body); err != nil {
-		return fmt.Errorf("submit copy for %s: %w", member, err)
+		return sent, fmt.Errorf("submit post for %d members: %w", len(members), err)
 	}
-	return nil
+	for i := range sent {
+		sent[i] = true
+	}
+	return sent, nil
+}
+
+// Personalize makes one member's copy of a post written by submitPage: it
+// is the queue's Personalizer. The sender is the member's VERP bounce
+// address; the header fields are the member's List-Unsubscribe links.
+func (s *Server) Personalize(env *spool.Envelope, rcpt string) (from string, head []byte, err error) {
+	list := env.Personal
+	if !strings.Contains(list, "@") {
+		return "", nil, fmt.Errorf("listserv: personalize: %q is not a list address", list)
+	}
+	return lists.BounceAddress(list, rcpt), s.memberHeader(list, rcpt), nil
 }
 
 func isASCII(s string) bool {

@@ -44,20 +44,15 @@
 // after the last member served instead of sending twice. A crash between a
 // Submit and the next cursor save repeats at most one page (at least once).
 //
-// Each member gets its own spool message: the envelope sender is the VERP
-// address lists.BounceAddress(list, member), and the List-Unsubscribe
-// field carries a one-click link signed for that member (RFC 8058), so the
-// copies differ anyway. The spool keeps one reverse-path per message, so
-// one message with many recipients could not carry per-member VERP.
-// Copies are submitted by Options.Concurrency workers so that the spool's
-// group commit shares the directory fsync between them; the cost is one
-// small file and one fdatasync per member. BenchmarkFanout (1,000
-// members, real spool, this 2-core machine): about 1,400 copies/s with one
-// worker, 2,200/s with 8 or 32; a 100,000-member list therefore takes
-// about 45 s to hand to the spool, above the 5 s target. Reaching it needs
-// a spool envelope with a per-recipient VERP flag (the courier expanding
-// the return path per recipient, as Postfix's XVERP) and a one-click link
-// without a per-member token in the shared copy: one file per post.
+// Each page of up to pageSize (1,000) members becomes one spool message
+// with all of them as recipients and Envelope.Personal set to the list:
+// written and fsynced once. Each member's copy still differs: at delivery
+// the queue asks Personalize (the queue's Personalizer) for the member's
+// VERP envelope sender, lists.BounceAddress(list, member), and the
+// List-Unsubscribe fields with a one-click link signed for that member
+// (RFC 8058), puts those fields in front of the stored post and sends it
+// in a transaction of its own. The shared copy in the spool carries no
+// member's link. A page is submitted whole or not at all.
 //
 // # What members get
 //

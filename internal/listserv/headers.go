@@ -129,30 +129,40 @@ func quotePhrase(s string) string {
 
 // listURL is the list's page on the web UI, ending in "/"; "" without SiteURL.
 func (s *Server) listURL(l *lists.List) string {
-	if s.site() == "" {
+	return s.listURLOf(l.Address())
+}
+
+func (s *Server) listURLOf(list string) string {
+	site := s.site()
+	if site == "" {
 		return ""
 	}
-	return strings.TrimRight(s.site(), "/") + "/lists/" + url.PathEscape(l.Address()) + "/"
+	return strings.TrimRight(site, "/") + "/lists/" + url.PathEscape(list) + "/"
 }
 
 // UnsubscribeURL is the one-click link for member of l (RFC 8058): a POST
 // to it with "List-Unsubscribe=One-Click" unsubscribes without a login;
 // the web UI checks the token with lists.Store.VerifyUnsubscribeToken.
 func (s *Server) UnsubscribeURL(l *lists.List, member string) string {
-	if s.site() == "" {
+	return s.unsubscribeURL(l.Address(), member)
+}
+
+func (s *Server) unsubscribeURL(list, member string) string {
+	base := s.listURLOf(list)
+	if base == "" {
 		return ""
 	}
 	q := url.Values{}
 	q.Set("address", member)
-	q.Set("token", s.opts.Lists.UnsubscribeToken(l.Address(), member))
-	return s.listURL(l) + "unsubscribe?" + q.Encode()
+	q.Set("token", s.opts.Lists.UnsubscribeToken(list, member))
+	return base + "unsubscribe?" + q.Encode()
 }
 
-// memberHeader is the per-member part of the header.
-func (s *Server) memberHeader(l *lists.List, member string) []byte {
-	unsub := "<mailto:" + lists.CompanionAddress(l.Address(), lists.AddrLeave) + ">"
+// memberHeader is the per-member part of the header of a post to list.
+func (s *Server) memberHeader(list, member string) []byte {
+	unsub := "<mailto:" + lists.CompanionAddress(list, lists.AddrLeave) + ">"
 	var b strings.Builder
-	if u := s.UnsubscribeURL(l, member); u != "" {
+	if u := s.unsubscribeURL(list, member); u != "" {
 		unsub = "<" + u + ">,\r\n " + unsub
 		b.WriteString("List-Unsubscribe: " + unsub + "\r\n")
 		b.WriteString("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")

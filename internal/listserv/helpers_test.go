@@ -40,6 +40,10 @@ type recorder struct {
 	// one fail until fail is cleared.
 	failAt int
 	msgs   []sent
+	// personalize, when set, expands a personalized submission into the
+	// copies its members get at delivery (the queue's job in the daemon).
+	personalize func(env *spool.Envelope, rcpt string) (string, []byte, error)
+	files       int // successful Submit calls (spool files)
 }
 
 var errSubmit = errors.New("spool full")
@@ -55,12 +59,31 @@ func (r *recorder) submit(env *spool.Envelope, body io.Reader) (string, error) {
 	if r.failAt > 0 && r.calls >= r.failAt {
 		return "", errSubmit
 	}
+	r.files++
+	if env.Personal == "" || r.personalize == nil {
+		return r.record(*env, raw)
+	}
+	for _, rcpt := range env.Rcpts {
+		from, head, err := r.personalize(env, rcpt)
+		if err != nil {
+			return "", err
+		}
+		copyEnv := *env
+		copyEnv.From, copyEnv.Rcpts, copyEnv.Personal = from, []string{rcpt}, ""
+		if _, err := r.record(copyEnv, append(append([]byte(nil), head...), raw...)); err != nil {
+			return "", err
+		}
+	}
+	return fmt.Sprintf("q%d", len(r.msgs)), nil
+}
+
+func (r *recorder) record(env spool.Envelope, raw []byte) (string, error) {
 	m, err := mail.ReadMessage(bytes.NewReader(raw))
 	if err != nil {
 		return "", fmt.Errorf("submitted message does not parse: %w", err)
 	}
 	b, _ := io.ReadAll(m.Body)
-	r.msgs = append(r.msgs, sent{env: *env, raw: raw, msg: m, body: string(b)})
+	r.msgs = append(r.msgs, sent{env: env, raw: raw, msg: m, body: string(b)})
 	return fmt.Sprintf("q%d", len(r.msgs)), nil
 }
 
@@ -153,7 +176,7 @@ func newFixture(t testing.TB, edit func(*Options)) *fixture {
 	rec := &recorder{}
 	dns := &fakeDNS{txt: map[string][]string{}, fail: map[string]bool{}}
 	opts := Options{Lists: ls, Chain: chain, DB: db, Submit: rec.submit, Hostname: "mx1.example.org",
-		SiteURL: "https://lists.example.org", Now: clock.Now, Logger: logger, Concurrency: 1, LookupTXT: dns.lookupTXT}
+		SiteURL: "https://lists.example.org", Now: clock.Now, Logger: logger, LookupTXT: dns.lookupTXT}
 	if edit != nil {
 		edit(&opts)
 	}
@@ -161,6 +184,7 @@ func newFixture(t testing.TB, edit func(*Options)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rec.personalize = srv.Personalize
 	if _, err := ls.CreateList(ctx, lists.ListSpec{Address: testList, DisplayName: "Wikitech"}); err != nil {
 		t.Fatal(err)
 	}

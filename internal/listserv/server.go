@@ -47,7 +47,6 @@ type Options struct {
 	SenderNoticesPerDay     int           // "awaiting approval" notices per sender, list and day; default 3
 	BounceThreshold         int           // bounce points that disable delivery; default 5
 	BounceWindow            time.Duration // points older than this are forgotten; default 7 days
-	Concurrency             int           // parallel Submits during fan-out; default 8
 	TickInterval            time.Duration // Run's period; default 1m
 
 	// Archive, when set, receives each accepted post of a list whose
@@ -97,9 +96,6 @@ func (o *Options) setDefaults() {
 	}
 	if o.BounceThreshold <= 0 {
 		o.BounceThreshold = 5
-	}
-	if o.Concurrency <= 0 {
-		o.Concurrency = 8
 	}
 }
 
