@@ -2,7 +2,9 @@ package smtpd
 
 import (
 	"errors"
+	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -47,6 +49,9 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	case sasl.Plain:
 		return sasl.NewPlainServer(func(identity, user, password string) error {
 			if identity != "" && identity != user {
+				if err := s.loginLocked(user); err != nil {
+					return err
+				}
 				return s.loginFailed(user)
 			}
 			return s.login(user, password)
@@ -58,8 +63,13 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 }
 
 // login checks user and password against the services; on success the
-// session belongs to that service and may relay.
+// session belongs to that service and may relay. A name under lockout is
+// refused before any password is looked at. An unknown name is verified
+// against the decoy hash, so that it costs the same as a wrong password.
 func (s *session) login(user, password string) error {
+	if err := s.loginLocked(user); err != nil {
+		return err
+	}
 	var svc *Service
 	for i := range s.s.opts.Services {
 		c := &s.s.opts.Services[i]
@@ -68,11 +78,31 @@ func (s *session) login(user, password string) error {
 			break
 		}
 	}
-	if svc == nil || !s.verify(svc.Password, password) {
+	h := s.s.decoy
+	if svc != nil {
+		h = svc.Password
+	}
+	if h == nil || !s.verify(h, password) || svc == nil {
 		return s.loginFailed(user)
 	}
 	s.service, s.user, s.trusted = svc.Name, user, true
 	return nil
+}
+
+// loginLocked returns the 454 reply, and closes the connection after it,
+// when user failed AuthFailureLimitPerUser times within AuthFailureWindow
+// (from any address). Existing and unknown names lock alike, and every
+// attempt is refused during the lockout, the right password too.
+func (s *session) loginLocked(user string) error {
+	o := &s.s.opts
+	if !o.State.logins.locked(user, o.AuthFailureLimitPerUser, o.AuthFailureWindow, o.Now()) {
+		return nil
+	}
+	s.reject("auth", "too many failed logins for "+printable(user))
+	if s.sc != nil {
+		s.sc.closeAfterReply()
+	}
+	return reply(454, [3]int{4, 7, 0}, "Too many failed authentication attempts, try again later")
 }
 
 // verify checks a password, at most two at a time per State: argon2id
@@ -81,13 +111,25 @@ func (s *session) verify(h *PasswordHash, password string) bool {
 	sem := s.s.opts.State.verify
 	sem <- struct{}{}
 	defer func() { <-sem }()
-	return h.Verify(password)
+	return s.s.verifyHash(h, password)
 }
 
+// loginFailed counts a failed login against the client address and the
+// login name and logs it; the failure that locks the name says so, in the
+// mail log and as a warning.
 func (s *session) loginFailed(user string) error {
 	o := &s.s.opts
-	o.State.auth.fail(s.ip, o.AuthFailureLimit, o.AuthFailureWindow, o.Now())
-	s.reject("auth", "authentication failed for "+printable(user))
+	now := o.Now()
+	o.State.auth.fail(s.ip, o.AuthFailureLimit, o.AuthFailureWindow, now)
+	reason := "authentication failed for " + printable(user)
+	if until := o.State.logins.fail(user, o.AuthFailureLimitPerUser, o.AuthFailureWindow, now); !until.IsZero() {
+		reason += "; login locked until " + until.UTC().Format(time.RFC3339)
+		o.Logger.Warn("SMTP AUTH login name locked after repeated failures",
+			slog.String("user", printable(user)), slog.String("client", s.ip.String()),
+			slog.Int("failures", o.AuthFailureLimitPerUser), slog.Duration("window", o.AuthFailureWindow),
+			slog.Time("until", until))
+	}
+	s.reject("auth", reason)
 	return reply(535, [3]int{5, 7, 8}, "Authentication credentials invalid")
 }
 

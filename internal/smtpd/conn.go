@@ -12,18 +12,19 @@ import (
 )
 
 // State is what outlives one Server: the open connections (in total and
-// per client address), failed logins per client address and the message
-// rates of the services. A reload hands the same State to the new Server,
-// so that sessions still open under the old configuration count against
-// the limits and a client cannot reset its failure count by waiting for a
-// reload.
+// per client address), failed logins per client address and per login
+// name, and the message rates of the services. A reload hands the same
+// State to the new Server, so that sessions still open under the old
+// configuration count against the limits and a client cannot reset its
+// failure count by waiting for a reload.
 type State struct {
 	mu     sync.Mutex
 	active int
 	perIP  map[netip.Addr]int
 
-	auth  authFailures
-	rates rates
+	auth   authFailures
+	logins loginFailures
+	rates  rates
 	// verify bounds concurrent password hash verifications (argon2id
 	// costs memory).
 	verify chan struct{}

@@ -15,6 +15,12 @@
 // local (list) addresses and is refused at RCPT with 554 5.7.1. A service
 // over its message rate gets 450 4.7.1 at MAIL.
 //
+// Failed logins are counted per client address and per login name (from
+// any address, unknown names alike); over either limit AUTH gets 454 4.7.0
+// and the connection is closed until the window passes. An unknown name is
+// verified against a decoy hash of the configured parameters, so it costs
+// as much as a wrong password.
+//
 // A message is acknowledged only once spool.Commit returned (data and
 // directory entry on stable storage); any failure of ours is answered with
 // a 4xx so that the client keeps the message and tries again. The data is
@@ -78,6 +84,10 @@ type Options struct {
 	// AuthFailureWindow block its further attempts (defaults 5, 15m).
 	AuthFailureLimit  int
 	AuthFailureWindow time.Duration
+	// AuthFailureLimitPerUser failed logins of one login name, from any
+	// address, within AuthFailureWindow lock that name: every attempt for
+	// it is refused until the window passes. 0 = no per-name limit.
+	AuthFailureLimitPerUser int
 	// State is shared by the Servers of successive configurations; nil =
 	// a new one.
 	State   *State
@@ -92,6 +102,10 @@ type Server struct {
 	opts Options
 	srv  *smtp.Server
 	auth bool // some service can log in
+	// decoy is verified for an unknown login name (see decoyHash); nil
+	// when no service can log in.
+	decoy      *PasswordHash
+	verifyHash func(h *PasswordHash, password string) bool
 }
 
 // New returns a Server.
@@ -120,10 +134,10 @@ func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: opts}
+	s := &Server{opts: opts, verifyHash: (*PasswordHash).Verify}
 	for _, svc := range opts.Services {
-		if svc.Password != nil {
-			s.auth = true
+		if svc.Password != nil && !s.auth {
+			s.auth, s.decoy = true, decoyHash(svc.Password)
 		}
 	}
 	srv := smtp.NewServer(s)
