@@ -59,12 +59,12 @@ func palette() []string {
 // Outcome colours: green, amber, red.
 const (
 	colorDelivered = "#2e8540"
-	colorDeferred  = "#d98c00"
+	colorDeferred  = "#b77a00"
 	colorBounced   = "#c8363d"
 	colorQueue     = "#2f6db5"
 	colorAge       = "#7b52ae"
 	colorUp        = "#2e8540"
-	colorPartly    = "#e3a21a"
+	colorPartly    = "#a67c00"
 	colorDown      = "#c8363d"
 	colorNoSample  = "#e6e9ed"
 )
