@@ -35,7 +35,7 @@ func (d *daemon) openListServer(ctx context.Context, db *sql.DB, cfg *config.Con
 		Logger: d.logger, MailLog: d.mlog,
 		HoldExpiry: l.HoldExpiry.Std(), ModeratorNoticeInterval: l.ModeratorNoticeInterval.Std(),
 		SenderNoticesPerDay: l.SenderNoticesPerDay, BounceThreshold: l.BounceThreshold,
-		BounceWindow: l.BounceWindow.Std(), Concurrency: l.FanoutConcurrency,
+		BounceWindow: l.BounceWindow.Std(),
 		Archive: archiveHook(d.archive),
 	})
 	if err != nil {
@@ -72,11 +72,15 @@ func (d *daemon) submit(env *spool.Envelope, body io.Reader) (string, error) {
 // server, the rest to the current courier.
 func (d *daemon) queuePolicy(cfg *config.Config) queue.Policy {
 	r := &route.Router{Remote: d.courier()}
+	var pers queue.Personalizer
+	if d.listSrv != nil {
+		pers = d.listSrv // list posts already in the spool go out even when the list domain is gone
+	}
 	if len(cfg.Lists.Domains) > 0 && d.listSrv != nil {
 		r.Local = d.listSrv
 		r.IsLocal = func(rcpt string) bool { return cfg.IsListDomain(route.DomainOf(rcpt)) }
 	}
-	return queue.Policy{Courier: r, Hostname: cfg.Hostname,
+	return queue.Policy{Courier: r, Hostname: cfg.Hostname, Personalizer: pers,
 		RetrySchedule: durations(cfg.Delivery.RetrySchedule),
 		MaxLifetime:   cfg.Delivery.MaxLifetime.Std(), DelayWarning: cfg.Delivery.DelayWarning.Std()}
 }

@@ -124,5 +124,5 @@ type Lists struct {
 	SenderNoticesPerDay     int      `toml:"sender_notices_per_day"`    // default 3
 	BounceThreshold         int      `toml:"bounce_threshold"`          // default 5
 	BounceWindow            Duration `toml:"bounce_window"`             // default 7d
-	FanoutConcurrency       int      `toml:"fanout_concurrency"`        // default 8
+	FanoutConcurrency       int      `toml:"fanout_concurrency"`        // default 8; no longer used, still accepted
 }
