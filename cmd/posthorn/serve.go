@@ -310,7 +310,7 @@ func (d *daemon) newSMTPServer(cfg *config.Config, certs *smtpd.CertStore) *smtp
 		ReadTimeout: sc.ReadTimeout.Std(), WriteTimeout: sc.WriteTimeout.Std(),
 		MaxSessionTime: sc.MaxSessionTime.Std(), DataTimeout: sc.DataTimeout.Std(),
 		AllowAuthWithoutTLS: !sc.RequireTLSForAuth,
-		AuthFailureLimit:    sc.AuthFailureLimit, AuthFailureWindow: sc.AuthFailureWindow.Std(),
+		AuthFailureLimit:    sc.AuthFailureLimit, AuthFailureWindow: sc.AuthFailureWindow.Std(), AuthFailureLimitPerUser: sc.AuthFailureLimitPerUser,
 		State: d.smtpState, Local: d.localAnswer(cfg), Spool: d.q, MailLog: d.mlog, Logger: d.logger,
 	}
 	if certs != nil {

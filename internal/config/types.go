@@ -64,6 +64,10 @@ type SMTP struct {
 	// AuthFailureWindow block its further attempts until the window passes.
 	AuthFailureLimit  int      `toml:"auth_failure_limit"`  // default 5
 	AuthFailureWindow Duration `toml:"auth_failure_window"` // default 15m
+	// AuthFailureLimitPerUser failed AUTH attempts for one login name, from
+	// any address, within AuthFailureWindow lock that name: every attempt
+	// for it is refused until the window passes. 0 = no per-name limit.
+	AuthFailureLimitPerUser int `toml:"auth_failure_limit_per_user"` // default 10
 }
 
 // HTTP configures the single HTTP listener (health, metrics, later the web UI).

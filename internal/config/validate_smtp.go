@@ -48,6 +48,9 @@ func (s *SMTP) validateSecurity(errs *Errors, plain map[string]string) {
 	}
 	positive(errs, "smtp.auth_failure_limit", int64(s.AuthFailureLimit), strconv.Itoa(s.AuthFailureLimit))
 	positive(errs, "smtp.auth_failure_window", int64(s.AuthFailureWindow), s.AuthFailureWindow.String())
+	if s.AuthFailureLimitPerUser < 0 {
+		errs.add("smtp.auth_failure_limit_per_user", "must not be negative (0 = no per-name limit), is %d", s.AuthFailureLimitPerUser)
+	}
 }
 
 // validateServiceAuth checks the SMTP AUTH and rate settings of a service.

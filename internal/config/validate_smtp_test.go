@@ -70,9 +70,10 @@ require_tls_for_auth = false
 		"[smtp]\ntls_cert_file = '" + key + "'\ntls_key_file = '" + cert + "'\n": "smtp.tls_cert_file",
 		"[smtp]\nimplicit_tls_listen = [\"127.0.0.1:465\"]\n":                    "smtp.implicit_tls_listen",
 		"[smtp]\nlisten = [\"127.0.0.1:25\"]\nimplicit_tls_listen = [\"127.0.0.1:25\"]\ntls_cert_file = '" + cert + "'\ntls_key_file = '" + key + "'\n": "smtp.implicit_tls_listen[0]",
-		"[smtp]\nmax_connections_per_ip = -1\n": "smtp.max_connections_per_ip",
-		"[smtp]\nauth_failure_limit = 0\n":      "smtp.auth_failure_limit",
-		"[smtp]\ndata_timeout = \"0s\"\n":       "smtp.data_timeout",
+		"[smtp]\nmax_connections_per_ip = -1\n":      "smtp.max_connections_per_ip",
+		"[smtp]\nauth_failure_limit = 0\n":           "smtp.auth_failure_limit",
+		"[smtp]\nauth_failure_limit_per_user = -1\n": "smtp.auth_failure_limit_per_user",
+		"[smtp]\ndata_timeout = \"0s\"\n":            "smtp.data_timeout",
 	} {
 		keys := problemKeys(t, "hostname = \"mx.example.org\"\n"+doc)
 		if len(keys) != 1 || keys[0] != want {
