@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"mime"
 	"strings"
 	"time"
 
@@ -22,28 +21,48 @@ import (
 // waiting entries:
 //
 //	entries (issue 0) ─ size ≥ digest_size_threshold KB, or oldest older
-//	                    than digest_interval ─▶ numbered: issue n+1 (one
-//	                    transaction: entries tagged, digest stored, state sending)
-//	sending ─ fan-out to digest members (dist table, key digest:V:N,
-//	          cursor as for posts) ─▶ done (entries and stored digest deleted)
+//	                    than digest_interval, and no issue of the list
+//	                    still sending ─▶ numbered: volume V, issue N (one
+//	                    transaction: entries tagged, MIME digest stored,
+//	                    state sending)
+//	sending ─ fan-out of the MIME form to digest members whose
+//	          DigestFormat is mime (dist key digest:V:N), then of the
+//	          plain form to those whose DigestFormat is plain (key
+//	          digest:V:N:plain), cursors as for posts
+//	        ─▶ done (entries and stored digest deleted)
 //
-// The issue number is taken, and the digest built and stored, before any
-// copy goes out; after a crash Tick resumes the fan-out of the same stored
-// digest from its cursor, so no member gets an issue twice (beyond the
-// page in flight, as for posts) and numbers never repeat. The digest is
-// MIME (RFC 2046 multipart/digest): multipart/mixed of a text/plain table
-// of contents, the multipart/digest of message/rfc822 posts, and the
-// list's footer. The volume is 1.
+// The issue number is taken, and the MIME digest built and stored, before
+// any copy goes out. The plain form is built when it is sent, from the
+// entries of the issue (kept until the issue is done), with a Message-ID
+// derived from the MIME one and the issue's creation time as its date, so
+// a rebuild after a crash gives the same message. After a crash Tick
+// resumes the fan-outs from their cursors, so no member gets an issue
+// twice (beyond the page in flight, as for posts) and numbers never
+// repeat. Both forms carry the same volume and issue number.
+//
+// Numbering: the first issue of a list is volume 1, issue 1; each issue
+// takes the next number, and the first issue in a new calendar year (UTC)
+// starts the next volume at issue 1 (Mailman's yearly volumes). The MIME
+// form is described in digest_mime.go, the plain one in digest_plain.go.
 
-const (
-	digestVolume = 1
-	// digestMaxEntries bounds the posts in one issue; more wait for the next.
-	digestMaxEntries = 500
-)
+// digestMaxEntries bounds the posts in one issue; more wait for the next.
+const digestMaxEntries = 500
 
 type digestEntry struct {
 	subject, sender string
 	raw             []byte
+}
+
+// digestIssue names one issue of a list's digest.
+type digestIssue struct {
+	volume, issue int
+	msgID         string
+	date          time.Time
+}
+
+// title is the digest's subject, also its closing line's subject.
+func (d digestIssue) title(name string) string {
+	return fmt.Sprintf("%s Digest, Vol %d, Issue %d", name, d.volume, d.issue)
 }
 
 // digests resumes unfinished issues, then starts those that are due.
@@ -133,80 +152,124 @@ func (s *Server) dueDigests(ctx context.Context) ([]string, error) {
 }
 
 // SendDigest numbers and sends a digest of list's waiting posts now,
-// whatever the thresholds; nothing when no post waits.
+// whatever the thresholds; nothing when no post waits or while an earlier
+// issue of the list is still being sent (Tick resumes that one first).
 func (s *Server) SendDigest(ctx context.Context, list string) error {
 	l, err := s.opts.Lists.GetList(ctx, list)
 	if err != nil {
 		return err
 	}
-	issue, n, err := s.newIssue(ctx, l)
+	d, n, err := s.newIssue(ctx, l)
 	if err != nil || n == 0 {
 		return err
 	}
-	s.log.Info("listserv: digest numbered", slog.String("list", l.Address()), slog.Int("issue", issue), slog.Int("posts", n))
-	return s.sendIssue(ctx, l.Address(), digestVolume, issue)
+	s.log.Info("listserv: digest numbered", slog.String("list", l.Address()), slog.Int("volume", d.volume),
+		slog.Int("issue", d.issue), slog.Int("posts", n))
+	return s.sendIssue(ctx, l.Address(), d.volume, d.issue)
+}
+
+// nextIssue returns the number of list's next digest (see Digests).
+func nextIssue(ctx context.Context, tx *sql.Tx, list string, now time.Time) (volume, issue int, err error) {
+	var created int64
+	err = tx.QueryRowContext(ctx, `SELECT volume, issue, created FROM listserv_digest WHERE list = ?
+		ORDER BY volume DESC, issue DESC LIMIT 1`, list).Scan(&volume, &issue, &created)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 1, 1, nil
+	case err != nil:
+		return 0, 0, err
+	case time.Unix(0, created).UTC().Year() != now.UTC().Year():
+		return volume + 1, 1, nil
+	}
+	return volume, issue + 1, nil
 }
 
 // newIssue tags the waiting entries of l with the next issue number and
-// stores the digest, in one transaction. n is the number of posts in it.
-func (s *Server) newIssue(ctx context.Context, l *lists.List) (issue, n int, err error) {
+// stores the MIME digest, in one transaction. n is the number of posts in
+// it; 0 when none waits or an issue of l is still sending.
+func (s *Server) newIssue(ctx context.Context, l *lists.List) (d digestIssue, n int, err error) {
 	list := l.Address()
 	msgID, err := s.newMessageID()
 	if err != nil {
-		return 0, 0, err
+		return d, 0, err
+	}
+	fail := func(err error) (digestIssue, int, error) {
+		return digestIssue{}, 0, fmt.Errorf("listserv: digest: %w", err)
 	}
 	tx, err := s.opts.DB.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, 0, fmt.Errorf("listserv: digest: %w", err)
+		return fail(err)
 	}
 	defer tx.Rollback()
-	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(issue), 0) + 1 FROM listserv_digest WHERE list = ? AND volume = ?`,
-		list, digestVolume).Scan(&issue); err != nil {
-		return 0, 0, fmt.Errorf("listserv: digest: %w", err)
+	var busy int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM listserv_digest WHERE list = ? AND state = 'sending'`,
+		list).Scan(&busy); err != nil {
+		return fail(err)
+	}
+	if busy > 0 {
+		return d, 0, nil
+	}
+	now := s.opts.Now()
+	d = digestIssue{msgID: msgID, date: now}
+	if d.volume, d.issue, err = nextIssue(ctx, tx, list, now); err != nil {
+		return fail(err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE listserv_digest_entry SET issue = ? WHERE id IN
 		(SELECT id FROM listserv_digest_entry WHERE list = ? AND issue = 0 ORDER BY id LIMIT ?)`,
-		issue, list, digestMaxEntries); err != nil {
-		return 0, 0, fmt.Errorf("listserv: digest: %w", err)
+		d.issue, list, digestMaxEntries); err != nil {
+		return fail(err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT subject, sender, raw FROM listserv_digest_entry WHERE list = ? AND issue = ? ORDER BY id`,
+	entries, err := issueEntries(ctx, tx, list, d.issue)
+	if err != nil {
+		return fail(err)
+	}
+	if len(entries) == 0 {
+		return digestIssue{}, 0, nil
+	}
+	raw := s.buildDigest(l, d, entries)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO listserv_digest (list, volume, issue, state, message_id, raw, entries, created)
+		VALUES (?, ?, ?, 'sending', ?, ?, ?, ?)`, list, d.volume, d.issue, msgID, raw, len(entries), now.UnixNano()); err != nil {
+		return fail(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fail(err)
+	}
+	return d, len(entries), nil
+}
+
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// issueEntries returns the posts tagged with issue, in arrival order. Only
+// one issue of a list is numbered and unfinished at a time, so the issue
+// number alone names them.
+func issueEntries(ctx context.Context, q queryer, list string, issue int) ([]digestEntry, error) {
+	rows, err := q.QueryContext(ctx, `SELECT subject, sender, raw FROM listserv_digest_entry WHERE list = ? AND issue = ? ORDER BY id`,
 		list, issue)
 	if err != nil {
-		return 0, 0, fmt.Errorf("listserv: digest: %w", err)
+		return nil, err
 	}
+	defer rows.Close()
 	var entries []digestEntry
 	for rows.Next() {
 		var e digestEntry
 		if err := rows.Scan(&e.subject, &e.sender, &e.raw); err != nil {
-			rows.Close()
-			return 0, 0, fmt.Errorf("listserv: digest: %w", err)
+			return nil, err
 		}
 		entries = append(entries, e)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, 0, fmt.Errorf("listserv: digest: %w", err)
-	}
-	if len(entries) == 0 {
-		return 0, 0, nil
-	}
-	raw := s.buildDigest(l, issue, msgID, entries)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO listserv_digest (list, volume, issue, state, message_id, raw, entries, created)
-		VALUES (?, ?, ?, 'sending', ?, ?, ?, ?)`, list, digestVolume, issue, msgID, raw, len(entries), s.opts.Now().UnixNano()); err != nil {
-		return 0, 0, fmt.Errorf("listserv: digest: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, 0, fmt.Errorf("listserv: digest: %w", err)
-	}
-	return issue, len(entries), nil
+	return entries, rows.Err()
 }
 
-// sendIssue fans a stored issue out to the digest members and finishes it.
+// sendIssue fans a stored issue out to the digest members, each in the
+// form they chose, and finishes it.
 func (s *Server) sendIssue(ctx context.Context, list string, volume, issue int) error {
 	var raw []byte
 	var msgID, state string
-	err := s.opts.DB.QueryRowContext(ctx, `SELECT state, message_id, raw FROM listserv_digest WHERE list = ? AND volume = ? AND issue = ?`,
-		list, volume, issue).Scan(&state, &msgID, &raw)
+	var created int64
+	err := s.opts.DB.QueryRowContext(ctx, `SELECT state, message_id, raw, created FROM listserv_digest WHERE list = ? AND volume = ? AND issue = ?`,
+		list, volume, issue).Scan(&state, &msgID, &raw, &created)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && state != "sending") {
 		return nil
 	}
@@ -220,7 +283,24 @@ func (s *Server) sendIssue(ctx context.Context, list string, volume, issue int) 
 	header, body, _ := bytes.Cut(raw, []byte("\r\n\r\n"))
 	out := &outPost{list: l, header: append(header, '\r', '\n'), body: body, msgID: msgID}
 	key := fmt.Sprintf("digest:%d:%d", volume, issue)
-	n, err := s.fanout(ctx, l, key, out, func(m *lists.Member) bool { return m.Mode == lists.ModeDigest })
+	n, err := s.fanout(ctx, l, key, out, func(m *lists.Member) bool {
+		return m.Mode == lists.ModeDigest && m.DigestFormat != lists.DigestPlain
+	})
+	if err != nil {
+		return err
+	}
+	entries, err := issueEntries(ctx, s.opts.DB, list, issue)
+	if err != nil {
+		return fmt.Errorf("listserv: digest: %w", err)
+	}
+	d := digestIssue{volume: volume, issue: issue, msgID: plainMessageID(msgID),
+		date: time.Unix(0, created).In(s.opts.Now().Location())}
+	praw := s.buildPlainDigest(l, d, entries)
+	pheader, pbody, _ := bytes.Cut(praw, []byte("\r\n\r\n"))
+	pout := &outPost{list: l, header: append(pheader, '\r', '\n'), body: pbody, msgID: d.msgID}
+	np, err := s.fanout(ctx, l, key+":plain", pout, func(m *lists.Member) bool {
+		return m.Mode == lists.ModeDigest && m.DigestFormat == lists.DigestPlain
+	})
 	if err != nil {
 		return err
 	}
@@ -231,67 +311,15 @@ func (s *Server) sendIssue(ctx context.Context, list string, volume, issue int) 
 	if err := s.exec(ctx, `DELETE FROM listserv_digest_entry WHERE list = ? AND issue = ?`, list, issue); err != nil {
 		return err
 	}
-	s.log.Info("listserv: digest sent", slog.String("list", list), slog.Int("issue", issue), slog.Int("copies", n))
+	s.log.Info("listserv: digest sent", slog.String("list", list), slog.Int("volume", volume), slog.Int("issue", issue),
+		slog.Int("mime_copies", n), slog.Int("plain_copies", np))
 	return nil
 }
 
-// buildDigest writes the MIME digest of entries.
-func (s *Server) buildDigest(l *lists.List, issue int, msgID string, entries []digestEntry) []byte {
-	name := l.DisplayName
-	if name == "" {
-		name = l.Name
+// plainMessageID derives the plain form's Message-ID from the MIME one.
+func plainMessageID(id string) string {
+	if i := strings.LastIndexByte(id, '@'); i > 0 {
+		return id[:i] + ".plain" + id[i:]
 	}
-	addr := l.Address()
-	title := fmt.Sprintf("%s Digest, Vol %d, Issue %d", name, digestVolume, issue)
-	var toc strings.Builder
-	fmt.Fprintf(&toc, "Send submissions to %s.\n", addr)
-	fmt.Fprintf(&toc, "To unsubscribe or change your delivery, write to %s\n(subject \"help\") or to %s.\n",
-		lists.CompanionAddress(addr, lists.AddrRequest), lists.CompanionAddress(addr, lists.AddrOwner))
-	if u := s.listURL(l); u != "" {
-		fmt.Fprintf(&toc, "List page: %s\n", u)
-	}
-	toc.WriteString("\nToday's Topics:\n\n")
-	for i, e := range entries {
-		fmt.Fprintf(&toc, "  %d. %s (%s)\n", i+1, oneLine(decodeWords(e.subject)), oneLine(decodeWords(e.sender)))
-	}
-	var inner bytes.Buffer
-	innerB := "=_posthorn_digest_" + shortHash([]byte(msgID+"inner"))
-	eightBit := false
-	for _, e := range entries {
-		inner.WriteString("--" + innerB + "\r\nContent-Type: message/rfc822\r\n\r\n")
-		inner.Write(e.raw)
-		inner.WriteString("\r\n")
-		eightBit = eightBit || !isASCIIBytes(e.raw)
-	}
-	inner.WriteString("--" + innerB + "--\r\n")
-	footer := s.placeholders(l, l.Settings.Footer)
-	outerB := "=_posthorn_digest_" + shortHash([]byte(msgID+"outer"))
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "From: %s <%s>\r\n", mime.QEncoding.Encode("utf-8", quotePhrase(name)), lists.CompanionAddress(addr, lists.AddrRequest))
-	fmt.Fprintf(&b, "To: %s\r\n", addr)
-	fmt.Fprintf(&b, "Subject: %s\r\n", mime.QEncoding.Encode("utf-8", title))
-	fmt.Fprintf(&b, "Date: %s\r\n", s.opts.Now().Format(time.RFC1123Z))
-	fmt.Fprintf(&b, "Message-ID: %s\r\n", msgID)
-	fmt.Fprintf(&b, "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"%s\"\r\n", outerB)
-	if eightBit || !isASCII(toc.String()+footer) {
-		b.WriteString("Content-Transfer-Encoding: 8bit\r\n")
-	}
-	fmt.Fprintf(&b, "List-Id: %s\r\nList-Post: <mailto:%s>\r\nPrecedence: list\r\nX-BeenThere: %s\r\n\r\n", listID(l), addr, addr)
-	b.WriteString("--" + outerB + "\r\n" + textPart(toc.String()))
-	b.WriteString("--" + outerB + "\r\nContent-Type: multipart/digest; boundary=\"" + innerB + "\"\r\n\r\n")
-	b.Write(inner.Bytes())
-	if footer != "" {
-		b.WriteString("--" + outerB + "\r\n" + textPart(footer))
-	}
-	b.WriteString("--" + outerB + "--\r\n")
-	return b.Bytes()
+	return id
 }
-
-func decodeWords(s string) string {
-	if d, err := new(mime.WordDecoder).DecodeHeader(s); err == nil {
-		return d
-	}
-	return s
-}
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

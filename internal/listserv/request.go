@@ -74,7 +74,9 @@ func helpText(l *lists.List) string {
 	a := l.Address()
 	digest := ""
 	if l.Settings.DigestEnabled {
-		digest = "  set digest on|off   get digests instead of each post, or each post again\n"
+		digest = "  set digest on|off   get digests instead of each post, or each post again\n" +
+			"  set digest plain    get digests as plain text (RFC 1153)\n" +
+			"  set digest mime     get digests as MIME, posts whole with attachments\n"
 	}
 	return fmt.Sprintf("Commands for %s, sent to %s in the subject or the body:\n"+
 		"  subscribe     join the list (or mail %s)\n"+
