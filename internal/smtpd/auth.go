@@ -16,7 +16,7 @@ var authMechanisms = []string{sasl.Plain, sasl.Login}
 // authAllowed reports whether this connection may use AUTH: over TLS, from
 // loopback, or anywhere when the configuration allows it.
 func (s *session) authAllowed() bool {
-	return s.tls || s.ip.IsLoopback() || s.s.opts.AllowAuthWithoutTLS
+	return AuthAllowed(s.ip, s.tls, s.s.opts.AllowAuthWithoutTLS)
 }
 
 // AuthMechanisms implements smtp.AuthSession: none (no AUTH in EHLO) when
@@ -32,11 +32,11 @@ func (s *session) AuthMechanisms() []string {
 func (s *session) Auth(mech string) (sasl.Server, error) {
 	o := &s.s.opts
 	if !s.s.auth {
-		return nil, reply(502, [3]int{5, 5, 1}, "Authentication not available")
+		return nil, authUnavailable()
 	}
 	if !s.authAllowed() {
 		s.reject("auth", "AUTH without TLS")
-		return nil, reply(538, [3]int{5, 7, 11}, "Encryption required for requested authentication mechanism")
+		return nil, authNeedsTLS()
 	}
 	if o.State.auth.blocked(s.ip, o.AuthFailureLimit, o.AuthFailureWindow, o.Now()) {
 		s.reject("auth", "too many failed logins from "+s.ip.String())
@@ -70,14 +70,7 @@ func (s *session) login(user, password string) error {
 	if err := s.loginLocked(user); err != nil {
 		return err
 	}
-	var svc *Service
-	for i := range s.s.opts.Services {
-		c := &s.s.opts.Services[i]
-		if c.Password != nil && c.loginName() == user {
-			svc = c
-			break
-		}
-	}
+	svc := loginService(s.s.opts.Services, user)
 	h := s.s.decoy
 	if svc != nil {
 		h = svc.Password
@@ -130,7 +123,7 @@ func (s *session) loginFailed(user string) error {
 			slog.Time("until", until))
 	}
 	s.reject("auth", reason)
-	return reply(535, [3]int{5, 7, 8}, "Authentication credentials invalid")
+	return authInvalid()
 }
 
 func (svc *Service) loginName() string {
