@@ -8,7 +8,6 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"time"
 )
@@ -36,7 +35,13 @@ type Header struct {
 // is neither a field nor a continuation ends the section and is left in br
 // as the start of the body.
 func Read(br *bufio.Reader, max int) (*Header, error) {
-	h := &Header{}
+	return ReadAppend(br, max, nil)
+}
+
+// ReadAppend is Read that appends the header lines to buf (which may be
+// a reused buffer of the caller's) and returns them as Raw.
+func ReadAppend(br *bufio.Reader, max int, buf []byte) (*Header, error) {
+	h := &Header{Raw: buf[:0]}
 	for {
 		peek, err := br.Peek(1)
 		if len(peek) == 0 {
@@ -106,22 +111,39 @@ func (h *Header) classify(line []byte) {
 	if i <= 0 {
 		return
 	}
-	switch name := string(bytes.TrimRight(line[:i], " \t")); {
-	case equalFold(name, "Received"):
+	name := bytes.TrimRight(line[:i], " \t")
+	switch {
+	case isName(name, "received"):
 		h.Received++
-	case equalFold(name, "Message-ID"):
+	case isName(name, "message-id"):
 		h.HasMessageID = true
 		if h.MessageID == "" {
 			h.MessageID = string(bytes.TrimSpace(line[i+1:]))
 		}
-	case equalFold(name, "Date"):
+	case isName(name, "date"):
 		h.HasDate = true
-	case equalFold(name, "From"):
+	case isName(name, "from"):
 		h.HasFrom = true
 	}
 }
 
-func equalFold(a, b string) bool { return len(a) == len(b) && bytes.EqualFold([]byte(a), []byte(b)) }
+// isName reports whether the field name b is lower (in lower case),
+// ignoring ASCII case.
+func isName(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
 
 // Trace describes the hop for the Received: field.
 type Trace struct {
@@ -136,51 +158,75 @@ type Trace struct {
 
 // Received returns the Received: field for t, folded, with CRLF.
 func Received(t Trace) []byte {
-	var b bytes.Buffer
-	b.WriteString("Received: ")
+	return AppendReceived(make([]byte, 0, 256), t)
+}
+
+// AppendReceived appends the Received: field for t to dst.
+func AppendReceived(dst []byte, t Trace) []byte {
+	dst = append(dst, "Received: "...)
 	if t.ClientIP != "" {
-		fmt.Fprintf(&b, "from %s ([%s])\r\n\t", sanitize(t.Helo), t.ClientIP)
+		dst = append(dst, "from "...)
+		dst = appendSanitized(dst, t.Helo)
+		dst = append(dst, " (["...)
+		dst = append(dst, t.ClientIP...)
+		dst = append(dst, "])\r\n\t"...)
 	} else {
-		b.WriteString("from local\r\n\t")
+		dst = append(dst, "from local\r\n\t"...)
 	}
-	fmt.Fprintf(&b, "by %s (Posthorn) with %s id %s", t.By, t.With, t.ID)
+	dst = append(dst, "by "...)
+	dst = append(dst, t.By...)
+	dst = append(dst, " (Posthorn) with "...)
+	dst = append(dst, t.With...)
+	dst = append(dst, " id "...)
+	dst = append(dst, t.ID...)
 	if t.For != "" {
-		fmt.Fprintf(&b, "\r\n\tfor <%s>", sanitize(t.For))
+		dst = append(dst, "\r\n\tfor <"...)
+		dst = appendSanitized(dst, t.For)
+		dst = append(dst, '>')
 	}
-	fmt.Fprintf(&b, ";\r\n\t%s\r\n", t.Time.Format(time.RFC1123Z))
-	return b.Bytes()
+	dst = append(dst, ";\r\n\t"...)
+	dst = t.Time.AppendFormat(dst, time.RFC1123Z)
+	return append(dst, "\r\n"...)
 }
 
 // Missing returns the fields to append to the header section: Message-ID
-// and Date when absent.
+// and Date when absent (nil when none is).
 func Missing(h *Header, id, hostname string, now time.Time) []byte {
-	if !h.HasMessageID {
-		h.MessageID = GeneratedID(id, hostname)
-	}
-	var b []byte
-	if !h.HasMessageID {
-		b = fmt.Appendf(b, "Message-ID: %s\r\n", h.MessageID)
-	}
-	if !h.HasDate {
-		b = fmt.Appendf(b, "Date: %s\r\n", now.Format(time.RFC1123Z))
-	}
-	return b
+	return AppendMissing(nil, h, id, hostname, now)
 }
 
-// sanitize keeps client-supplied text from breaking the field.
-func sanitize(s string) string {
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s) && len(out) < 255; i++ {
+// AppendMissing appends the fields Missing returns to dst. It sets
+// h.MessageID to the generated id when the message had none.
+func AppendMissing(dst []byte, h *Header, id, hostname string, now time.Time) []byte {
+	if !h.HasMessageID {
+		h.MessageID = GeneratedID(id, hostname)
+		dst = append(dst, "Message-ID: "...)
+		dst = append(dst, h.MessageID...)
+		dst = append(dst, "\r\n"...)
+	}
+	if !h.HasDate {
+		dst = append(dst, "Date: "...)
+		dst = now.AppendFormat(dst, time.RFC1123Z)
+		dst = append(dst, "\r\n"...)
+	}
+	return dst
+}
+
+// appendSanitized appends client-supplied text so that it cannot break the
+// field: at most 255 bytes, anything but printable ASCII other than
+// parentheses and backslash replaced by "_"; "unknown" for "".
+func appendSanitized(dst []byte, s string) []byte {
+	if s == "" {
+		return append(dst, "unknown"...)
+	}
+	for i := 0; i < len(s) && i < 255; i++ {
 		c := s[i]
 		if c < 33 || c > 126 || c == '(' || c == ')' || c == '\\' {
 			c = '_'
 		}
-		out = append(out, c)
+		dst = append(dst, c)
 	}
-	if len(out) == 0 {
-		return "unknown"
-	}
-	return string(out)
+	return dst
 }
 
 // GeneratedID is the Message-ID given to a message that has none.
