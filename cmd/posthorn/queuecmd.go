@@ -300,6 +300,9 @@ func printDetail(w io.Writer, d *queue.Detail) {
 	fmt.Fprintf(tw, "Size:\t%d bytes\n", d.Size)
 	fmt.Fprintf(tw, "Client:\t%s\n", d.Client)
 	fmt.Fprintf(tw, "Service:\t%s\n", d.Service)
+	if d.Personal != "" {
+		fmt.Fprintf(tw, "Personalized:\tone copy per recipient, for list %s\n", d.Personal)
+	}
 	fmt.Fprintf(tw, "Status:\t%s\n", statusWord(d.Summary))
 	fmt.Fprintf(tw, "Next attempt:\t%s\n", formatTime(d.NextAttempt))
 	_ = tw.Flush()

@@ -279,3 +279,29 @@ func (r recordFlush) Flush(id string) error {
 	r.flushed <- id
 	return r.Queue.Flush(id)
 }
+
+func TestQueueShowPersonalized(t *testing.T) {
+	t.Parallel()
+	cfg, data := testConfig(t, "")
+	st, err := spool.Open(filepath.Join(data, "queue"), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := st.Create(&spool.Envelope{From: "l-bounces@lists.test", Rcpts: []string{"a@example.net", "b@example.net"},
+		Arrival: time.Now(), Service: "lists", Personal: "l@lists.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.WriteString("Subject: post\r\n\r\nhi\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	m, err := w.Commit()
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := queueRun(t, "show", m.Env.ID, "--config", cfg)
+	if code != 0 || !strings.Contains(out, "one copy per recipient, for list l@lists.test") {
+		t.Fatalf("show = %d %s %s", code, out, stderr)
+	}
+}

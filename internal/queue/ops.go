@@ -25,16 +25,19 @@ type RcptInfo struct {
 
 // Summary describes a queued message (`posthorn queue list`).
 type Summary struct {
-	ID          string     `json:"id"`
-	From        string     `json:"from"`
-	Size        int64      `json:"size"`
-	Arrival     time.Time  `json:"arrival"`
-	Held        bool       `json:"held"`
-	InFlight    bool       `json:"in_flight,omitempty"`
-	NextAttempt time.Time  `json:"next_attempt,omitzero"`
-	Service     string     `json:"service,omitempty"`
-	Client      string     `json:"client,omitempty"`
-	Recipients  []RcptInfo `json:"recipients"`
+	ID          string    `json:"id"`
+	From        string    `json:"from"`
+	Size        int64     `json:"size"`
+	Arrival     time.Time `json:"arrival"`
+	Held        bool      `json:"held"`
+	InFlight    bool      `json:"in_flight,omitempty"`
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
+	Service     string    `json:"service,omitempty"`
+	Client      string    `json:"client,omitempty"`
+	// Personal is the list a personalized post is for (one transaction
+	// per recipient, see docs/spool.md); "" for ordinary messages.
+	Personal   string     `json:"personal,omitempty"`
+	Recipients []RcptInfo `json:"recipients"`
 }
 
 // Detail adds the header section (`posthorn queue show`).
@@ -48,7 +51,7 @@ func Summarize(m *spool.Message) Summary {
 	s := Summary{
 		ID: m.Env.ID, From: m.Env.From, Size: m.BodyLen, Arrival: m.Env.Arrival,
 		Held: m.State.Held, NextAttempt: m.State.NextAttempt,
-		Service: m.Env.Service, Client: m.Env.Client,
+		Service: m.Env.Service, Client: m.Env.Client, Personal: m.Env.Personal,
 	}
 	for i, r := range m.State.Rcpts {
 		s.Recipients = append(s.Recipients, RcptInfo{
