@@ -94,6 +94,7 @@ type Test struct {
 	Client      string   `toml:"client"`       // default "127.0.0.1"
 	Service     string   `toml:"service"`      // default ""
 	User        string   `toml:"user"`         // Unix user of a posthorn sendmail submission; default ""
+	Login       string   `toml:"login"`        // SMTP AUTH login it logs in with, the right password assumed; default ""
 	From        string   `toml:"from"`         // envelope sender; default "test@" + hostname
 	To          []string `toml:"to"`           // envelope recipients; required
 	Message     string   `toml:"message"`      // the message, inline; default a minimal message

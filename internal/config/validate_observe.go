@@ -190,6 +190,9 @@ func (c *Config) validateTests(errs *Errors) {
 		if t.Client != "" && (t.Service != "" || t.User != "") || t.Service != "" && t.User != "" {
 			errs.add(key, "give at most one of client, service and user")
 		}
+		if t.Login != "" && t.User != "" {
+			errs.add(key+".login", "a posthorn sendmail submission (user) does not log in: give login with client or service")
+		}
 		t.To = nonNil(t.To)
 		if len(t.To) == 0 {
 			errs.add(key+".to", "list at least one recipient")

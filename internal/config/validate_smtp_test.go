@@ -125,3 +125,18 @@ auth_password_hash = '`+bcryptHash+`'
 		t.Errorf("duplicate login: problems %v", keys)
 	}
 }
+
+// TestTestLogin: a configuration test may log in from a client or a
+// service's network, not as a posthorn sendmail user; the line is given.
+func TestTestLogin(t *testing.T) {
+	t.Parallel()
+	const head = "hostname = \"mx.example.org\"\n[[test]]\nname = \"a\"\nto = [\"x@example.net\"]\nexpect = \"relayed\"\n"
+	if _, err := Parse("test.toml", []byte(head+"login = \"gerrit\"\nclient = \"192.0.2.1\"\n")); err != nil {
+		t.Errorf("login with client: %v", err)
+	}
+	_, err := Parse("test.toml", []byte(head+"user = \"root\"\nlogin = \"gerrit\"\n"))
+	var errs Errors
+	if !errors.As(err, &errs) || len(errs) != 1 || errs[0].Key != "test[0].login" || errs[0].Line != 7 {
+		t.Fatalf("login with user: %v, want one problem for test[0].login on line 7", err)
+	}
+}

@@ -47,7 +47,7 @@ type Options struct {
 
 // Step is one decision of a simulated submission.
 type Step struct {
-	Stage string // "client", "trust", "service", "mail", "rcpt", "data", "route", "list", "rule"
+	Stage string // "client", "trust", "service", "auth", "mail", "rcpt", "data", "route", "list", "rule"
 	Key   string // the configuration key that decided, such as "smtp.trusted_networks[1]"; "" when none
 	Text  string // what was decided
 }

@@ -14,6 +14,10 @@
 //	trust    smtp.trusted_networks (smtpd.Policy.Trusted)
 //	service  the [[service]] the client belongs to (smtpd.Policy.ServiceOf,
 //	         config.ServiceForUser)
+//	auth     with a login: SMTP AUTH as that name with the right password
+//	         (smtpd.Policy.Login; STARTTLS assumed when a certificate is
+//	         configured): 502, 538 or 535 as the daemon answers, else the
+//	         session may relay and belongs to the login's service
 //	mail     the sender (smtpd.CheckSender)
 //	rcpt     each recipient: smtp.max_recipients, then smtpd.CheckRcpt
 //	data     the message: smtp.max_message_size, the header section and

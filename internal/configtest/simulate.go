@@ -40,6 +40,7 @@ func newSimulator(cfg *config.Config) *simulator {
 	for _, sn := range cfg.ServiceNetworks() {
 		s.policy.Services = append(s.policy.Services, smtpd.Service{Name: sn.Name, Networks: sn.Networks})
 	}
+	s.addLogins()
 	return s
 }
 
@@ -159,7 +160,7 @@ func (s *simulator) client(t *config.Test, sub *submission) bool {
 	} else {
 		tr.Add("service", "", "%s: no [[service]] network contains %s", sub.c.Actual.Service, sub.ip)
 	}
-	return true
+	return t.Login == "" || s.login(t.Login, sub)
 }
 
 // envelope checks the sender and each recipient.
