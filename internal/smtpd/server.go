@@ -189,12 +189,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	ip := remoteIP(c.Conn().RemoteAddr())
 	_, tls := c.TLSConnectionState()
-	sess := &session{s: s, conn: c, sc: sessionConnOf(c.Conn()), ip: ip, helo: c.Hostname(), tls: tls}
+	sess := &session{s: s, conn: c, sc: sessionConnOf(c.Conn()), ip: ip, ipStr: ip.String(), helo: c.Hostname(), tls: tls}
 	pol := s.policy()
 	sess.trusted = pol.Trusted(ip)
 	sess.service = pol.ServiceOf(ip)
 	if sess.sc == nil || sess.sc.firstSession() { // not again after STARTTLS
-		s.opts.MailLog.Record(maillog.Event{Kind: maillog.Session, Client: ip.String(), Service: sess.service})
+		s.opts.MailLog.Record(maillog.Event{Kind: maillog.Session, Client: sess.ipStr, Service: sess.service})
 	}
 	return sess, nil
 }

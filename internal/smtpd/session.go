@@ -25,6 +25,7 @@ type session struct {
 	conn    *smtp.Conn
 	sc      *sessionConn // nil when served without limitListener
 	ip      netip.Addr
+	ipStr   string // ip.String(), once per session
 	helo    string
 	tls     bool
 	trusted bool   // may relay: trusted network or logged in
@@ -37,6 +38,12 @@ type session struct {
 }
 
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 32<<10) }}
+
+// headerPool holds buffers for the header section and the fields added
+// to it; one that grew beyond maxPooledHeader is left to the GC.
+var headerPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+const maxPooledHeader = 64 << 10
 
 func reply(code int, enh [3]int, msg string) *smtp.SMTPError {
 	return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode(enh), Message: msg}
@@ -87,20 +94,29 @@ func (s *session) Data(r io.Reader) error {
 	}
 	br := readerPool.Get().(*bufio.Reader)
 	br.Reset(r)
-	defer func() { br.Reset(nil); readerPool.Put(br) }()
+	bp := headerPool.Get().(*[]byte)
+	defer func() {
+		br.Reset(nil)
+		readerPool.Put(br)
+		if cap(*bp) <= maxPooledHeader {
+			headerPool.Put(bp)
+		}
+	}()
 
-	h, err := msghdr.Read(br, o.MaxHeaderSize)
+	h, err := msghdr.ReadAppend(br, o.MaxHeaderSize, *bp)
 	if err != nil {
 		return s.dataError(err, nil)
 	}
+	*bp = h.Raw[:0] // keep what it grew to
 	if h.Received > o.MaxReceived {
 		s.reject("data", "too many Received: fields, mail loop")
 		return reply(554, [3]int{5, 4, 6}, "Too many hops: mail loop detected")
 	}
 	now := o.Now()
+	helo := s.conn.Hostname()
 	env := &spool.Envelope{
 		ID: spool.NewID(), From: s.from, Rcpts: append([]string(nil), s.rcpts...), Arrival: now,
-		Client: s.ip.String(), Helo: s.conn.Hostname(), SMTPUTF8: s.utf8 && needsUTF8(s.from, s.rcpts, h.Raw), Service: s.service,
+		Client: s.ipStr, Helo: helo, SMTPUTF8: s.utf8 && needsUTF8(s.from, s.rcpts, h.Raw), Service: s.service,
 		MessageID: h.MessageID,
 	}
 	if !h.HasMessageID {
@@ -110,18 +126,21 @@ func (s *session) Data(r io.Reader) error {
 	if err != nil {
 		return s.dataError(err, nil)
 	}
-	trace := msghdr.Trace{Helo: s.conn.Hostname(), ClientIP: s.ip.String(), By: o.Hostname,
+	trace := msghdr.Trace{Helo: helo, ClientIP: s.ipStr, By: o.Hostname,
 		With: "ESMTP", ID: w.ID(), Time: now}
-	if _, tls := s.conn.TLSConnectionState(); tls {
+	if s.tls {
 		trace.With = "ESMTPS"
 	}
 	if len(env.Rcpts) == 1 {
 		trace.For = env.Rcpts[0]
 	}
-	w.Write(msghdr.Received(trace))
+	// Received:, the header as received, the missing fields and the blank
+	// line, in one buffer after the header's.
+	head := msghdr.AppendReceived(h.Raw[len(h.Raw):], trace)
+	w.Write(head)
 	w.Write(h.Raw)
-	w.Write(msghdr.Missing(h, w.ID(), o.Hostname, now))
-	w.Write([]byte("\r\n"))
+	head = msghdr.AppendMissing(head[:0], h, w.ID(), o.Hostname, now)
+	w.Write(append(head, "\r\n"...))
 	if _, err := w.ReadFrom(br); err != nil {
 		return s.dataError(err, w)
 	}
@@ -174,7 +193,7 @@ func (s *session) dataError(err error, w *spool.Writer) error {
 }
 
 func (s *session) reject(stage, reason string) {
-	s.s.opts.MailLog.Record(maillog.Event{Kind: maillog.Rejected, Client: s.ip.String(),
+	s.s.opts.MailLog.Record(maillog.Event{Kind: maillog.Rejected, Client: s.ipStr,
 		Service: s.service, From: s.from, Stage: stage, Reply: reason})
 }
 
