@@ -37,7 +37,8 @@ import (
 // the SMTP server (sessions already open finish under the old one), the
 // queue policy (attempts in flight finish under the old one), the courier
 // when delivery settings changed, the HTTP listener when its address
-// changed, and the log level. A failed reload changes nothing and is
+// changed, the log level, and the web interface's lists.site_url and
+// http.operator_networks (reloadWeb). A failed reload changes nothing and is
 // reported by /healthz, posthorn health and the reload command.
 type daemon struct {
 	path    string // config file; "" = the default path or embedded defaults
@@ -196,6 +197,7 @@ func (d *daemon) reload() error {
 	newWeb.commit()
 	setLevel(d.level, cfg)
 	d.health.SetAlerts(cfg.Alerts)
+	d.reloadWeb(old, cfg)
 	if cfg.Delivery.Concurrency != old.Delivery.Concurrency || cfg.Log.Format != old.Log.Format || cfg.Log.Syslog != old.Log.Syslog {
 		d.logger.Warn("delivery.concurrency, log.format and log.syslog take effect at the next restart")
 	}

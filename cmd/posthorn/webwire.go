@@ -4,15 +4,18 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"mime"
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/posthorn/posthorn/internal/accounts"
+	"github.com/posthorn/posthorn/internal/accountweb"
 	"github.com/posthorn/posthorn/internal/archiveweb"
 	"github.com/posthorn/posthorn/internal/config"
 	"github.com/posthorn/posthorn/internal/lists"
@@ -23,16 +26,30 @@ import (
 )
 
 // webApp is the web interface: accounts and sessions (web.Auth) in front
-// of the list pages and the archive, on the daemon's HTTP listener.
+// of the list pages, the account pages and the archive, on the daemon's
+// HTTP listener.
+//
+// The parts that depend on reloadable settings (lists.site_url: reset
+// links, cookie security, archive feed links; http.operator_networks) are
+// built per configuration generation (webGen): a reload builds a new
+// generation and swaps it in atomically, and a request in flight finishes
+// with the one it started with. The parts with state of their own (the
+// accounts store, the list pages and their rate limits, the account
+// pages) live for the whole process and are shared by every generation.
 type webApp struct {
 	accounts *accounts.Store
-	auth     *web.Auth
 	renderer *web.Renderer
 	ui       *webui.UI
-	archive  *archiveweb.Handler
-	// operatorNets may see the operator pages (dashboard, trace) without
-	// a site-admin login.
-	operatorNets []netip.Prefix
+	account  *accountweb.Handler
+	// newAuth and archiveOpts are the generation-independent parts of
+	// the login layer and the archive pages.
+	newAuth     func(site string) *web.Auth
+	archiveOpts archiveweb.Options
+	logger      *slog.Logger
+
+	settings webSettings             // of the configuration openWeb was given
+	operator map[string]http.Handler // operator pages, set by routes
+	gen      atomic.Pointer[webGen]
 }
 
 // openWeb builds the web interface over db (data_dir/posthorn.db, shared
@@ -46,26 +63,22 @@ func (d *daemon) openWeb(ctx context.Context, db *sql.DB, cfg *config.Config) (*
 	if err != nil {
 		return nil, err
 	}
-	site := cfg.Lists.SiteURL
-	app := &webApp{accounts: acc, renderer: rd}
-	for _, n := range cfg.HTTP.OperatorNetworks {
-		if p, err := netip.ParsePrefix(n); err == nil {
-			app.operatorNets = append(app.operatorNets, p)
+	app := &webApp{accounts: acc, renderer: rd, logger: d.logger, settings: webSettingsOf(cfg)}
+	app.newAuth = func(site string) *web.Auth {
+		return &web.Auth{
+			Accounts: acc, Renderer: rd, Secure: site != "" && web.SecureSite(site), Logger: d.logger,
+			SiteURL: site,
+			// The one-click unsubscribe POST (RFC 8058) carries its signed
+			// token and no cookies.
+			SelfAuthenticating: func(r *http.Request) bool {
+				p := r.URL.Path // /lists/LIST/unsubscribe
+				return r.Method == http.MethodPost && strings.HasPrefix(p, "/lists/") &&
+					strings.HasSuffix(p, "/unsubscribe") && strings.Count(p, "/") == 3
+			},
+			SendReset: func(ctx context.Context, email, link string) error {
+				return d.sendReset(d.config().Hostname, email, link)
+			},
 		}
-	}
-	app.auth = &web.Auth{
-		Accounts: acc, Renderer: rd, Secure: site != "" && web.SecureSite(site), Logger: d.logger,
-		SiteURL: site,
-		// The one-click unsubscribe POST (RFC 8058) carries its signed
-		// token and no cookies.
-		SelfAuthenticating: func(r *http.Request) bool {
-			p := r.URL.Path // /lists/LIST/unsubscribe
-			return r.Method == http.MethodPost && strings.HasPrefix(p, "/lists/") &&
-				strings.HasSuffix(p, "/unsubscribe") && strings.Count(p, "/") == 3
-		},
-		SendReset: func(ctx context.Context, email, link string) error {
-			return d.sendReset(cfg.Hostname, email, link)
-		},
 	}
 	audit := func(ctx context.Context, e webui.AuditEntry) error {
 		return acc.Audit(ctx, accounts.Entry{Actor: e.Actor, Action: e.Action, List: e.List, Target: e.Target, Detail: e.Detail})
@@ -100,8 +113,12 @@ func (d *daemon) openWeb(ctx context.Context, db *sql.DB, cfg *config.Config) (*
 	if err != nil {
 		return nil, err
 	}
-	app.archive, err = archiveweb.New(archiveweb.Options{
-		Archive: d.archive, Lists: d.lists, Renderer: rd, Logger: d.logger, SiteURL: site,
+	app.account, err = accountweb.New(accountweb.Options{Accounts: acc, Renderer: rd, Logger: d.logger, Roles: d.listRoles})
+	if err != nil {
+		return nil, err
+	}
+	app.archiveOpts = archiveweb.Options{
+		Archive: d.archive, Lists: d.lists, Renderer: rd, Logger: d.logger,
 		// Archives of lists that are not advertised are for their members.
 		Private: func(l *lists.List) bool {
 			return l.Settings.ArchivePolicy != lists.ArchivePolicyPublic || !l.Settings.Advertised
@@ -112,39 +129,44 @@ func (d *daemon) openWeb(ctx context.Context, db *sql.DB, cfg *config.Config) (*
 			}
 			return acc.Audit(ctx, accounts.Entry{Actor: by, Action: "archive.delete", List: list, Target: fmt.Sprint(n), Detail: reason})
 		},
-	})
-	if err != nil {
+	}
+	// Build the first generation now, so that a broken template stops
+	// the start rather than a later reload.
+	if _, err := app.build(http.NewServeMux(), app.settings); err != nil {
 		return nil, err
 	}
 	return app, nil
 }
 
-// routes registers the web interface on mux. Operator pages (dashboard,
-// trace) are passed in so that they get the same session and the
-// operator check.
+// routes registers the web interface on mux and returns the handler of
+// the whole site. Operator pages (dashboard, trace) are passed in so that
+// they get the same session and the operator check; they are kept for
+// the generations reloads build.
 func (a *webApp) routes(mux *http.ServeMux, operator map[string]http.Handler) http.Handler {
-	a.auth.Routes(mux)
-	a.ui.Routes(mux)
-	a.archive.Routes(mux)
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/lists", http.StatusSeeOther)
-	})
-	for pattern, h := range operator {
-		mux.Handle(pattern, a.operatorOnly(h))
+	a.operator = operator
+	g, err := a.build(mux, a.settings)
+	if err != nil { // unreachable: openWeb built the same parts already
+		a.logger.Error("web interface not started", slog.String("error", err.Error()))
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "The web interface failed to start; see the log.", http.StatusServiceUnavailable)
+		})
 	}
-	return a.auth.Middleware(mux)
+	a.gen.Store(g)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.gen.Load().handler.ServeHTTP(w, r)
+	})
 }
 
-// operatorOnly lets through site admins and clients on the operator
-// networks (by default loopback: the host's own monitoring and shell).
-func (a *webApp) operatorOnly(next http.Handler) http.Handler {
+// operatorOnly lets through site admins and clients on nets (by default
+// loopback: the host's own monitoring and shell).
+func (a *webApp) operatorOnly(next http.Handler, nets []netip.Prefix) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if v := web.ViewerFrom(r.Context()); v != nil && v.SiteAdmin {
 			next.ServeHTTP(w, r)
 			return
 		}
 		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-			for _, p := range a.operatorNets {
+			for _, p := range nets {
 				if p.Contains(ap.Addr().Unmap()) {
 					next.ServeHTTP(w, r)
 					return
@@ -157,6 +179,32 @@ func (a *webApp) operatorOnly(next http.Handler) http.Handler {
 		}
 		a.renderer.Error(w, r, http.StatusForbidden, "This page is for site administrators.")
 	})
+}
+
+// listRoles is the account page's list of the lists email owns or
+// moderates (an owner is shown as owner only).
+func (d *daemon) listRoles(ctx context.Context, email string) ([]accountweb.ListRole, error) {
+	all, err := d.lists.Lists(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []accountweb.ListRole
+	for _, l := range all {
+		for _, role := range []lists.Role{lists.RoleOwner, lists.RoleModerator} {
+			_, err := d.lists.GetMember(ctx, l.Address(), email, role)
+			var nf *lists.NotFoundError
+			var inv *lists.InvalidError
+			if errors.As(err, &nf) || errors.As(err, &inv) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, accountweb.ListRole{List: l.Address(), Role: string(role)})
+			break
+		}
+	}
+	return out, nil
 }
 
 // listTrace is the message trace scoped to one list: only the list's own

@@ -34,7 +34,8 @@ func TestPage(t *testing.T) {
 	b := s.browser()
 	b.login(annEmail, annPass)
 	res := b.get("/account").want(t, http.StatusOK, annEmail, "Ann Example", "owner of", `href="/lists/dev@lists.example.org"`,
-		"moderator of", "ops@lists.example.org", "You have no API tokens.", `action="/account/password"`)
+		"moderator of", "ops@lists.example.org", "You have no API tokens.", `action="/account/password"`,
+		`<a href="/account">Account</a>`) // the layout's link for logged-in users
 	if strings.Contains(res.body, "Site administrator") {
 		t.Fatal("ann shown as site admin")
 	}
