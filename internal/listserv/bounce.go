@@ -1,8 +1,6 @@
 package listserv
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,44 +11,76 @@ import (
 	"github.com/posthorn/posthorn/internal/maillog"
 )
 
-// Bounce scoring. A message to name-bounces+local=domain@ is a bounce for
-// the member local@domain, unless it is a delivery status notification
-// (RFC 3464) that reports no failure (only delayed, relayed, delivered or
-// expanded). Each member scores at most one point per day; points older
-// than BounceWindow are forgotten. When the score reaches BounceThreshold
-// the member's delivery becomes disabled-bounce, and the owners and the
-// member are told. Bounces without a VERP member (for our notices) and for
-// addresses that are not members are dropped.
+// Bounce scoring. A message to name-bounces+local=domain@ (VERP) is a
+// bounce for the member local@domain; one to the plain name-bounces@
+// (notices, and MTAs that bounce to the header or drop the VERP part) is a
+// bounce for the members among the failed recipients that the bounce names
+// (Final-Recipient or Original-Recipient of an RFC 3464 report,
+// X-Failed-Recipients, or the addresses in a text bounce: see
+// bounce_parse.go). Reports without a failure (delayed, relayed,
+// delivered, expanded; text delay warnings) are ignored.
+//
+// A hard bounce is one point, a soft one (a failure on a 4.x.x status)
+// half a point, and a member scores at most one bounce per day: a hard one
+// replaces a soft one of the same day. Points older than BounceWindow are
+// forgotten. When the score reaches BounceThreshold the member's delivery
+// becomes disabled-bounce, and the owners and the member are told. Bounces
+// for addresses that are not members are dropped.
+//
+// A day's soft point is stored with its detail prefixed "soft:"; the score
+// is (2 × hard days + soft days) / 2, rounded down.
 
 func errAttr(err error) slog.Attr { return slog.String("error", err.Error()) }
 
 func (s *Server) bounce(ctx context.Context, l *lists.List, msg *message, member string) error {
-	if member == "" {
-		s.log.Info("listserv: bounce without a member address dropped", slog.String("list", l.Address()))
-		return nil
-	}
-	m, err := s.opts.Lists.GetMember(ctx, l.Address(), member, lists.RoleMember)
-	var nf *lists.NotFoundError
-	var inv *lists.InvalidError
-	if errors.As(err, &nf) || errors.As(err, &inv) {
-		s.log.Info("listserv: bounce for a non-member dropped", slog.String("list", l.Address()), slog.String("rcpt", member))
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	failed, detail := bounceKind(msg)
-	if !failed {
+	rep := bounceKind(msg)
+	if rep.class == bounceNone {
 		s.log.Info("listserv: delivery report without failure ignored", slog.String("list", l.Address()),
-			slog.String("rcpt", member), slog.String("detail", detail))
+			slog.String("rcpt", member), slog.String("detail", rep.detail))
 		return nil
 	}
-	score, err := s.scoreBounce(ctx, l.Address(), strings.ToLower(m.Address), detail)
+	addrs := rep.rcpts
+	if member != "" {
+		addrs = []string{member}
+	}
+	if len(addrs) == 0 {
+		s.log.Info("listserv: bounce without a member address dropped", slog.String("list", l.Address()),
+			slog.String("detail", rep.detail))
+		return nil
+	}
+	seen := map[string]bool{}
+	for _, a := range addrs {
+		m, err := s.opts.Lists.GetMember(ctx, l.Address(), a, lists.RoleMember)
+		var nf *lists.NotFoundError
+		var inv *lists.InvalidError
+		if errors.As(err, &nf) || errors.As(err, &inv) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if k := strings.ToLower(m.Address); !seen[k] {
+			seen[k] = true
+			if err := s.scoreMember(ctx, l, m, rep); err != nil {
+				return err
+			}
+		}
+	}
+	if len(seen) == 0 {
+		s.log.Info("listserv: bounce for a non-member dropped", slog.String("list", l.Address()),
+			slog.String("rcpt", strings.Join(addrs, ",")))
+	}
+	return nil
+}
+
+// scoreMember counts rep for member m and disables m at the threshold.
+func (s *Server) scoreMember(ctx context.Context, l *lists.List, m *lists.Member, rep bounceReport) error {
+	score, err := s.scoreBounce(ctx, l.Address(), strings.ToLower(m.Address), rep.detail, rep.class == bounceSoft)
 	if err != nil {
 		return err
 	}
 	s.mlog.Record(maillog.Event{Time: s.opts.Now(), Kind: maillog.Bounced, List: l.Address(), Rcpt: m.Address,
-		Stage: "list bounce", Reply: fmt.Sprintf("score %d/%d: %s", score, s.opts.BounceThreshold, detail)})
+		Stage: "list bounce", Reply: fmt.Sprintf("%s, score %d/%d: %s", rep.class, score, s.opts.BounceThreshold, rep.detail)})
 	if score < s.opts.BounceThreshold || m.Delivery != lists.DeliveryEnabled {
 		return nil
 	}
@@ -59,23 +89,36 @@ func (s *Server) bounce(ctx context.Context, l *lists.List, msg *message, member
 	}
 	s.log.Warn("listserv: delivery disabled by bounces", slog.String("list", l.Address()), slog.String("rcpt", m.Address),
 		slog.Int("score", score))
-	s.bounceNotices(ctx, l, m.Address, score, detail)
+	s.bounceNotices(ctx, l, m.Address, score, rep.detail)
 	return nil
 }
 
-// scoreBounce records today's point for addr and returns the score.
-func (s *Server) scoreBounce(ctx context.Context, list, addr, detail string) (int, error) {
+// softPrefix marks the detail of a day with only a soft bounce.
+const softPrefix = "soft:"
+
+// scorePoints is the score of the listserv_bounce rows it is applied to.
+const scorePoints = `coalesce(sum(CASE WHEN detail LIKE 'soft:%' THEN 1 ELSE 2 END), 0) / 2`
+
+// scoreBounce records today's bounce for addr and returns the score.
+func (s *Server) scoreBounce(ctx context.Context, list, addr, detail string, soft bool) (int, error) {
 	day := s.opts.Now().Unix() / 86400
 	oldest := day - int64(s.opts.BounceWindow.Hours()/24)
+	if soft {
+		detail = softPrefix + " " + detail
+	} else if strings.HasPrefix(strings.ToLower(detail), softPrefix) {
+		detail = "hard " + detail
+	}
 	if err := s.exec(ctx, `DELETE FROM listserv_bounce WHERE list = ? AND addr = ? AND day < ?`, list, addr, oldest); err != nil {
 		return 0, err
 	}
-	if err := s.exec(ctx, `INSERT INTO listserv_bounce (list, addr, day, detail) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+	if err := s.exec(ctx, `INSERT INTO listserv_bounce (list, addr, day, detail) VALUES (?, ?, ?, ?)
+		ON CONFLICT (list, addr, day) DO UPDATE SET detail = excluded.detail
+		WHERE listserv_bounce.detail LIKE 'soft:%' AND excluded.detail NOT LIKE 'soft:%'`,
 		list, addr, day, detail); err != nil {
 		return 0, err
 	}
 	var n int
-	if err := s.opts.DB.QueryRowContext(ctx, `SELECT count(*) FROM listserv_bounce WHERE list = ? AND addr = ?`,
+	if err := s.opts.DB.QueryRowContext(ctx, `SELECT `+scorePoints+` FROM listserv_bounce WHERE list = ? AND addr = ?`,
 		list, addr).Scan(&n); err != nil {
 		return 0, fmt.Errorf("listserv: bounce score: %w", err)
 	}
@@ -87,46 +130,12 @@ func (s *Server) BounceScore(ctx context.Context, list, member string) (int, err
 	var n int
 	day := s.opts.Now().Unix() / 86400
 	oldest := day - int64(s.opts.BounceWindow.Hours()/24)
-	err := s.opts.DB.QueryRowContext(ctx, `SELECT count(*) FROM listserv_bounce WHERE list = ? AND addr = ? AND day >= ?`,
+	err := s.opts.DB.QueryRowContext(ctx, `SELECT `+scorePoints+` FROM listserv_bounce WHERE list = ? AND addr = ? AND day >= ?`,
 		strings.ToLower(list), strings.ToLower(member), oldest).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("listserv: bounce score: %w", err)
 	}
 	return n, nil
-}
-
-// bounceKind reads the Action and Status fields of a delivery status
-// notification. A message without them counts as a failure (many bounce
-// formats are plain text).
-func bounceKind(msg *message) (failed bool, detail string) {
-	var actions, statuses []string
-	sc := bufio.NewScanner(bytes.NewReader(msg.body))
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
-	for n := 0; sc.Scan() && n < 5000; n++ {
-		name, val, ok := strings.Cut(sc.Text(), ":")
-		if !ok {
-			continue
-		}
-		switch strings.ToLower(strings.TrimSpace(name)) {
-		case "action":
-			actions = append(actions, strings.ToLower(strings.TrimSpace(val)))
-		case "status":
-			statuses = append(statuses, strings.TrimSpace(val))
-		}
-	}
-	detail = strings.TrimSpace(msg.subject())
-	if len(statuses) > 0 {
-		detail = "status " + strings.Join(statuses, ",") + ": " + detail
-	}
-	if len(actions) == 0 {
-		return true, detail
-	}
-	for _, a := range actions {
-		if a == "failed" {
-			return true, detail
-		}
-	}
-	return false, "actions " + strings.Join(actions, ",")
 }
 
 // bounceNotices tells the owners and the member that delivery was disabled.
