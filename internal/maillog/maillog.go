@@ -121,17 +121,24 @@ func (m *Log) Record(e Event) {
 	case Session:
 		level = slog.LevelDebug
 	}
-	if m.l.Enabled(context.Background(), level) {
-		m.l.LogAttrs(context.Background(), level, string(e.Kind), e.attrs()...)
+	// Straight to the handler: the same record as Logger.LogAttrs makes,
+	// without the caller's program counter (no handler here logs the
+	// source) and with the attributes on the stack.
+	ctx := context.Background()
+	if h := m.l.Handler(); h.Enabled(ctx, level) {
+		r := slog.NewRecord(time.Now(), level, string(e.Kind), 0)
+		var buf [16]slog.Attr
+		r.AddAttrs(e.appendAttrs(buf[:0])...)
+		_ = h.Handle(ctx, r)
 	}
 	for _, s := range *m.sinks.Load() {
 		s.Record(e)
 	}
 }
 
-// attrs are the event's set fields as typed slog attributes.
-func (e *Event) attrs() []slog.Attr {
-	a := make([]slog.Attr, 0, 12)
+// appendAttrs appends the event's set fields, as typed slog attributes,
+// to a.
+func (e *Event) appendAttrs(a []slog.Attr) []slog.Attr {
 	str := func(k, v string) {
 		if v != "" {
 			a = append(a, slog.String(k, v))
