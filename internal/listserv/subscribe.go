@@ -2,7 +2,6 @@ package listserv
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -144,26 +143,4 @@ func (s *Server) linkLine(l *lists.List, token string) string {
 		return "or open this page and press the button there:\n\n  " + u + "\n\n"
 	}
 	return ""
-}
-
-// requestNotice tells l's moderators and owners that res waits for their
-// approval. A failure is logged: the request stays pending and visible.
-func (s *Server) requestNotice(ctx context.Context, l *lists.List, res lists.SubscribeResult, via string) {
-	mods, err := s.moderators(ctx, l)
-	if err == nil && len(mods) == 0 {
-		return
-	}
-	if err == nil {
-		text := fmt.Sprintf("%s asked to join %s (by way of %s) and waits for approval.\n\n"+
-			"An owner or moderator can approve or reject the request", res.Address, l.Address(), via)
-		if u := s.listURL(l); u != "" {
-			text += " (" + u + "members)"
-		}
-		text += ".\n"
-		_, err = s.send(ctx, notice{list: l, kind: "subscription-request", from: lists.CompanionAddress(l.Address(), lists.AddrOwner),
-			to: mods, subject: "Subscription request for " + l.Address() + ": " + res.Address, text: text, generated: true})
-	}
-	if err != nil && !errors.Is(err, context.Canceled) {
-		s.logNoticeErr(l, "subscription-request", err)
-	}
 }
