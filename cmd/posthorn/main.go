@@ -62,6 +62,8 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runMembers(args, stdout, stderr)
 	case "held":
 		return runHeld(args, stdout, stderr)
+	case "explain":
+		return runExplain(args, stdin, stdout, stderr)
 	case "archive":
 		return runArchive(args, stdout, stderr)
 	case "user":
@@ -98,6 +100,8 @@ commands:
                         manage a list's members
   held LIST [--json] | held approve|reject|discard|accept-always|defer LIST ID... [--reason R]
                         list and moderate held posts (through the running daemon)
+  explain LIST FILE [--from ADDR] [--json]
+                        dry-run a message through a list's posting rules
   archive import LIST MBOX [--keep-numbers] | export LIST [-o FILE] | rebuild LIST
           | delete LIST N --reason R | show LIST N
                         a list's archive: numbers never change
