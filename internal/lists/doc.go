@@ -37,7 +37,9 @@
 //
 // A member receives each post (mode regular) or digests (mode digest,
 // SetDeliveryMode); with digests off for the list, digest members get
-// each post.
+// each post. A digest member's DigestFormat (SetDigestFormat) picks the
+// MIME (default) or the plain-text (RFC 1153) form; it is kept while the
+// member is in regular mode.
 //
 // # Posting rule chain
 //
