@@ -20,7 +20,8 @@
 //	             sender, list and day); moderators told in batches
 //	   reject ─▶ notice with the reason to the sender
 //	   discard ─▶ nothing
-//	name-request@    subscribe / unsubscribe / set digest on|off / help
+//	name-request@    subscribe / unsubscribe / set digest on|off|plain|mime
+//	                 / help
 //	                 commands (subject, then the first body lines),
 //	                 answered by mail
 //	name-join@       subscribe the sender
@@ -32,6 +33,7 @@
 //	                 Unsubscribe and ConfirmToken: see subscribe.go)
 //	name-owner@      forwarded to the owners
 //	name-bounces+member=domain@   a bounce for that member (see bounce.go)
+//	name-bounces@    a bounce for the members it names as failed
 //
 // # Distribution and idempotency
 //
@@ -63,7 +65,8 @@
 // distribution, the archive job (archive.go) and, when the list has digest
 // members, the digest entry (digest.go); so a redelivered post is neither
 // archived nor digested twice. Members in digest mode are skipped by the
-// fan-out of posts and get the numbered digests that Tick sends.
+// fan-out of posts and get the numbered digests that Tick sends, MIME or
+// plain text (RFC 1153) as each chose.
 //
 // # Moderation
 //
