@@ -91,7 +91,11 @@ func (f *Front) ListenAll(plain, implicitTLS []string) error {
 		if _, ok := f.lns[a]; ok {
 			continue
 		}
-		ln, err := net.Listen("tcp", a)
+		// No TCP keepalive on SMTP connections: the read timeout and
+		// max_session_time already end a session whose client is gone,
+		// and it saves four setsockopt calls per connection.
+		lc := net.ListenConfig{KeepAlive: -1}
+		ln, err := lc.Listen(context.Background(), "tcp", a)
 		if err != nil {
 			for _, l := range fresh {
 				l.Close()
