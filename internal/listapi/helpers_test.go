@@ -343,3 +343,13 @@ func lp(sub string) string {
 	}
 	return p
 }
+
+// history returns testList's settings versions, oldest first.
+func (f *fixture) history(t testing.TB) []lists.Version {
+	t.Helper()
+	vs, err := f.st.History(context.Background(), testList)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vs
+}
