@@ -86,6 +86,8 @@ func Default() *Config {
 			SenderNoticesPerDay:     3,
 			BounceThreshold:         5,
 			BounceWindow:            Duration(7 * day),
+			BounceProbes:            true,
+			BounceProbeWait:         Duration(3 * day),
 			FanoutConcurrency:       8,
 		},
 		Tests: []Test{},

@@ -125,5 +125,7 @@ type Lists struct {
 	SenderNoticesPerDay     int      `toml:"sender_notices_per_day"`    // default 3
 	BounceThreshold         int      `toml:"bounce_threshold"`          // default 5
 	BounceWindow            Duration `toml:"bounce_window"`             // default 7d
+	BounceProbes            bool     `toml:"bounce_probes"`             // probe before disabling; default true
+	BounceProbeWait         Duration `toml:"bounce_probe_wait"`         // no bounce to a probe within this: score cleared; default 3d
 	FanoutConcurrency       int      `toml:"fanout_concurrency"`        // default 8; no longer used, still accepted
 }

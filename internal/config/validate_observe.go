@@ -258,6 +258,7 @@ func (l *Lists) validate(errs *Errors) {
 	positive(errs, "lists.sender_notices_per_day", int64(l.SenderNoticesPerDay), strconv.Itoa(l.SenderNoticesPerDay))
 	positive(errs, "lists.bounce_threshold", int64(l.BounceThreshold), strconv.Itoa(l.BounceThreshold))
 	positive(errs, "lists.bounce_window", int64(l.BounceWindow), l.BounceWindow.String())
+	positive(errs, "lists.bounce_probe_wait", int64(l.BounceProbeWait), l.BounceProbeWait.String())
 	if l.FanoutConcurrency < 1 || l.FanoutConcurrency > 256 {
 		errs.add("lists.fanout_concurrency", "must be from 1 to 256, is %d", l.FanoutConcurrency)
 	}
