@@ -60,8 +60,9 @@ func splitAddr(addr string) (local, domain string, ok bool) {
 
 // ParseAddress maps addr (a bare address; case-insensitive) to its list's
 // posting address, the role of addr for that list and an extra part: the
-// token of a -confirm+TOKEN address, or the member address decoded from a
-// VERP -bounces+local=domain address. A plain address is the posting
+// token of a -confirm+TOKEN address, the member address decoded from a
+// VERP -bounces+local=domain address, or "probe-TOKEN" for a probe's
+// -bounces+probe-TOKEN address (see ProbeToken). A plain address is the posting
 // address (role "post"). ok is false when addr is not an address.
 //
 // ParseAddress does not know which lists exist: "team-owner@..." is read as
@@ -88,6 +89,9 @@ func ParseAddress(addr string) (list, role, extra string, ok bool) {
 			}
 			return name + "@" + domain, c.role, plus, true
 		case AddrBounces:
+			if _, ok := ProbeToken(plus); ok {
+				return name + "@" + domain, c.role, plus, true
+			}
 			return name + "@" + domain, c.role, decodeVERP(plus), true
 		default:
 			return name + "@" + domain, c.role, plus, true
@@ -129,4 +133,37 @@ func decodeVERP(s string) string {
 		return ""
 	}
 	return s[:i] + "@" + s[i+1:]
+}
+
+// probePrefix starts the extra part of a probe's return path.
+const probePrefix = "probe-"
+
+// ProbeAddress returns the return path of a bounce probe:
+// name-bounces+probe-TOKEN@domain. token must be lowercase letters and
+// digits (ProbeToken refuses anything else).
+func ProbeAddress(list, token string) string {
+	local, domain, ok := splitAddr(list)
+	if !ok {
+		return CompanionAddress(list, AddrBounces)
+	}
+	return local + "-bounces+" + probePrefix + token + "@" + domain
+}
+
+// ProbeToken tells the extra part of a -bounces address (as ParseAddress
+// returns it) that names a probe from one that names a member, and returns
+// the probe's token. A member's VERP part always has a "=" (and decodes to
+// an address with "@"), even for a member called probe-x@example.org
+// ("probe-x=example.org"); a probe's is "probe-" and 8 to 64 lowercase
+// letters or digits, with neither.
+func ProbeToken(extra string) (token string, ok bool) {
+	t, found := strings.CutPrefix(strings.ToLower(extra), probePrefix)
+	if !found || len(t) < 8 || len(t) > 64 {
+		return "", false
+	}
+	for _, c := range t {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return "", false
+		}
+	}
+	return t, true
 }

@@ -3,6 +3,7 @@ package lists
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -72,6 +73,40 @@ func TestResolveAddressPrefersExistingList(t *testing.T) {
 	var nf *NotFoundError
 	if !errors.As(err, &nf) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestProbeAndVERPToldApart: a probe's return path and the VERP return
+// path of a member whose local part starts with "probe-" never read alike.
+func TestProbeAndVERPToldApart(t *testing.T) {
+	t.Parallel()
+	const tok = "0123456789abcdef0123456789abcdef"
+	p := ProbeAddress(testList, tok)
+	if p != "wikitech-l-bounces+probe-"+tok+"@lists.example.org" {
+		t.Fatal(p)
+	}
+	list, role, extra, ok := ParseAddress(strings.ToUpper(p))
+	if !ok || list != testList || role != AddrBounces {
+		t.Fatalf("%s -> %q %q %q", p, list, role, extra)
+	}
+	if got, ok := ProbeToken(extra); !ok || got != tok {
+		t.Fatalf("ProbeToken(%q) = %q %v", extra, got, ok)
+	}
+	for _, member := range []string{"probe-" + tok + "@example.org", "probe-abcdefgh@example.org",
+		"probe-x@example.org", "probe-@example.org", "probe-abcdefgh=x@example.org"} {
+		_, role, extra, _ := ParseAddress(BounceAddress(testList, member))
+		if role != AddrBounces || addrKey(extra) != addrKey(member) {
+			t.Errorf("member %s read as %q %q", member, role, extra)
+		}
+		if got, ok := ProbeToken(extra); ok {
+			t.Errorf("member %s read as probe %q", member, got)
+		}
+	}
+	for _, bad := range []string{"", "probe-", "probe-short", "probe-abc_defgh", "probe-abcdefgh@x", "xprobe-abcdefgh",
+		"probe-" + strings.Repeat("a", 65)} {
+		if got, ok := ProbeToken(bad); ok {
+			t.Errorf("ProbeToken(%q) = %q", bad, got)
+		}
 	}
 }
 
