@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -73,6 +74,14 @@ type submitted struct {
 type recorder struct {
 	mu   sync.Mutex
 	msgs []submitted
+	// fail, when set, makes every Submit fail (a full spool).
+	fail bool
+}
+
+func (r *recorder) setFail(fail bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.fail = fail
 }
 
 func (r *recorder) submit(env *spool.Envelope, body io.Reader) (string, error) {
@@ -87,6 +96,9 @@ func (r *recorder) submit(env *spool.Envelope, body io.Reader) (string, error) {
 	b, _ := io.ReadAll(m.Body)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.fail {
+		return "", errors.New("spool full")
+	}
 	r.msgs = append(r.msgs, submitted{env: *env, raw: string(raw), body: string(b)})
 	return fmt.Sprintf("q%d", len(r.msgs)), nil
 }
