@@ -131,7 +131,7 @@ func (s *Store) Create(env *Envelope) (*Writer, error) {
 		_ = os.Remove(tmp)
 		return nil, err
 	}
-	return &Writer{store: s, env: env, f: f, tmp: tmp, buf: buf, bodyOff: int64(len(buf)), crc: newCRC()}, nil
+	return &Writer{store: s, env: env, f: f, tmp: tmp, buf: buf, bodyOff: int64(len(buf))}, nil
 }
 
 // Load decodes the message id (without verifying the body checksum).

@@ -3,7 +3,6 @@ package spool
 import (
 	"encoding/binary"
 	"errors"
-	"hash"
 	"hash/crc32"
 	"io"
 	"os"
@@ -22,7 +21,7 @@ type Writer struct {
 	buf     []byte
 	flushed int64 // bytes already written to f
 	bodyOff int64
-	crc     hash.Hash32
+	crc     uint32 // CRC-32C of the body so far
 	err     error
 	done    bool
 }
@@ -40,7 +39,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
-	w.crc.Write(p)
+	w.crc = crc32.Update(w.crc, castagnoli, p)
 	w.buf = append(w.buf, p...)
 	if len(w.buf) >= writeChunk {
 		w.flush()
@@ -65,7 +64,7 @@ func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
 		}
 		n, err := r.Read(w.buf[len(w.buf):cap(w.buf)])
 		if n > 0 {
-			w.crc.Write(w.buf[len(w.buf) : len(w.buf)+n])
+			w.crc = crc32.Update(w.crc, castagnoli, w.buf[len(w.buf):len(w.buf)+n])
 			w.buf = w.buf[:len(w.buf)+n]
 			total += int64(n)
 		}
@@ -127,7 +126,7 @@ func (w *Writer) commit() (*Message, error) {
 		copy(w.buf, Magic)
 		binary.LittleEndian.PutUint64(w.buf[lenOff:], uint64(bodyLen))
 	}
-	w.buf = binary.LittleEndian.AppendUint32(w.buf, w.crc.Sum32())
+	w.buf = binary.LittleEndian.AppendUint32(w.buf, w.crc)
 	w.flush()
 	if w.err != nil {
 		w.cleanup()
@@ -206,6 +205,3 @@ type WriteError struct {
 
 func (e *WriteError) Error() string { return "spool " + e.Op + ": " + e.Err.Error() }
 func (e *WriteError) Unwrap() error { return e.Err }
-
-// crc for a new writer
-func newCRC() hash.Hash32 { return crc32.New(castagnoli) }
