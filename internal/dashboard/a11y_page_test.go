@@ -15,7 +15,9 @@ import (
 func TestA11yPage(t *testing.T) {
 	t.Parallel()
 	busy := New(twoServices(t).st, liveStatus, fixedNow)
-	quiet := New(newTraffic(t).st, func() Live { return Live{ConfigFingerprint: "abc", ConfigLoaded: fixedNow(), DriftSince: fixedNow().Add(-time.Hour)} }, fixedNow)
+	quiet := New(newTraffic(t).st, func() Live {
+		return Live{ConfigFingerprint: "abc", ConfigLoaded: fixedNow(), DriftSince: fixedNow().Add(-time.Hour)}
+	}, fixedNow)
 	for name, target := range map[string]string{"hour": "/dashboard", "day": "/dashboard?range=day", "week": "/dashboard?range=week"} {
 		for what, h := range map[string]http.Handler{"with traffic": busy, "without traffic": quiet} {
 			res, body := get(t, h, http.MethodGet, target)
