@@ -4,11 +4,13 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+
+	"github.com/posthorn/posthorn/internal/testutil"
 )
 
 // TestA11yArchivePages checks every archive page, as an anonymous reader
 // and as an owner (who sees the delete form), with the static
-// accessibility rules (see a11y_check_test.go).
+// accessibility rules (testutil.CheckA11y).
 func TestA11yArchivePages(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -39,6 +41,6 @@ func TestA11yArchivePages(t *testing.T) {
 		{"list search with a bad date", anonymous, base + "/search?q=train&since=yesterday", http.StatusOK},
 		{"unknown message", anonymous, base + "/99", http.StatusNotFound},
 	} {
-		checkA11y(t, tc.name, mustStatus(t, f.get(t, tc.who, tc.target), tc.status))
+		testutil.CheckA11y(t, tc.name, mustStatus(t, f.get(t, tc.who, tc.target), tc.status))
 	}
 }

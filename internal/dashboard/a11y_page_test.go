@@ -8,10 +8,12 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/posthorn/posthorn/internal/testutil"
 )
 
 // TestA11yPage checks the dashboard, with traffic and without, with the
-// static accessibility rules (see a11y_check_test.go).
+// static accessibility rules (testutil.CheckA11y).
 func TestA11yPage(t *testing.T) {
 	t.Parallel()
 	busy := New(twoServices(t).st, liveStatus, fixedNow)
@@ -24,7 +26,7 @@ func TestA11yPage(t *testing.T) {
 			if res.StatusCode != http.StatusOK {
 				t.Fatalf("%s %s: status %d", name, what, res.StatusCode)
 			}
-			checkA11y(t, name+" "+what, body)
+			testutil.CheckA11y(t, name+" "+what, body)
 		}
 	}
 }

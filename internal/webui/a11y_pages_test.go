@@ -2,6 +2,7 @@ package webui
 
 import (
 	"context"
+	"github.com/posthorn/posthorn/internal/testutil"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -14,7 +15,7 @@ import (
 
 // TestA11yListPages checks every page of the list interface, in its
 // empty and its filled state, with its error messages, with the static
-// accessibility rules (see a11y_check_test.go).
+// accessibility rules (testutil.CheckA11y).
 func TestA11yListPages(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -35,7 +36,7 @@ func TestA11yListPages(t *testing.T) {
 				t.Errorf("%s: status %d, want %d", p.name, w.Code, p.status)
 				continue
 			}
-			checkA11y(t, p.name, w.Body.String())
+			testutil.CheckA11y(t, p.name, w.Body.String())
 		}
 	}
 	// Empty states first.

@@ -1,9 +1,8 @@
-package web
+package testutil
 
-// This file is kept identical, but for the package line, in
-// internal/{web,webui,archiveweb,dashboard}/a11y_check_test.go (test
-// code cannot be shared between packages); TestA11yCheckCopiesAgree in
-// internal/web fails when the copies drift apart.
+// The static accessibility checks of docs/accessibility.md, shared by the
+// tests of every package that serves pages (web, webui, archiveweb,
+// dashboard, accountweb).
 
 import (
 	"fmt"
@@ -13,12 +12,12 @@ import (
 	"golang.org/x/net/html"
 )
 
-// a11yProblems lists what a parsed page gets wrong of the static rules
+// A11yProblems lists what a parsed page gets wrong of the static rules
 // of docs/accessibility.md: html lang, one non-empty title, one h1,
 // headings without skipped levels, one main, a name for every form
 // control, button, link, image and SVG image, labels and ARIA references
 // that point at existing elements, unique ids, no positive tabindex.
-func a11yProblems(page string) []string {
+func A11yProblems(page string) []string {
 	doc, err := html.Parse(strings.NewReader(page))
 	if err != nil {
 		return []string{"parse: " + err.Error()}
@@ -40,10 +39,10 @@ func a11yProblems(page string) []string {
 	ids := map[string]int{}
 	labelFor := map[string]bool{}
 	for _, n := range els {
-		if id, ok := attr(n, "id"); ok {
+		if id, ok := a11yAttr(n, "id"); ok {
 			ids[id]++
 		}
-		if f, ok := attr(n, "for"); ok && n.Data == "label" {
+		if f, ok := a11yAttr(n, "for"); ok && n.Data == "label" {
 			labelFor[f] = true
 		}
 	}
@@ -60,9 +59,9 @@ func a11yProblems(page string) []string {
 	var titles, h1s, mains int
 	lastLevel := 0
 	for _, n := range els {
-		desc := describe(n)
+		desc := a11yDescribe(n)
 		for _, a := range []string{"aria-labelledby", "aria-describedby"} {
-			if v, ok := attr(n, a); ok {
+			if v, ok := a11yAttr(n, a); ok {
 				for ref := range strings.FieldsSeq(v) {
 					if ids[ref] == 0 {
 						bad("%s: %s=%q names no element", desc, a, ref)
@@ -71,22 +70,22 @@ func a11yProblems(page string) []string {
 			}
 		}
 		if n.Namespace != "" { // inside <svg> or <math>
-			if role, _ := attr(n, "role"); n.Data == "svg" && role == "img" && !named(n) && !hasChild(n, "title") {
+			if role, _ := a11yAttr(n, "role"); n.Data == "svg" && role == "img" && !a11yNamed(n) && !a11yHasChild(n, "title") {
 				bad("%s with role img has no name", desc)
 			}
 			continue
 		}
-		if v, ok := attr(n, "tabindex"); ok && strings.TrimSpace(v) != "0" && !strings.HasPrefix(strings.TrimSpace(v), "-") {
+		if v, ok := a11yAttr(n, "tabindex"); ok && strings.TrimSpace(v) != "0" && !strings.HasPrefix(strings.TrimSpace(v), "-") {
 			bad("%s: positive tabindex %q changes the focus order", desc, v)
 		}
 		switch n.Data {
 		case "html":
-			if v, _ := attr(n, "lang"); strings.TrimSpace(v) == "" {
+			if v, _ := a11yAttr(n, "lang"); strings.TrimSpace(v) == "" {
 				bad("<html> has no lang")
 			}
 		case "title":
 			titles++
-			if strings.TrimSpace(text(n)) == "" {
+			if strings.TrimSpace(a11yText(n)) == "" {
 				bad("<title> is empty")
 			}
 		case "main":
@@ -96,44 +95,44 @@ func a11yProblems(page string) []string {
 			if level == 1 {
 				h1s++
 			}
-			if strings.TrimSpace(text(n)) == "" {
+			if strings.TrimSpace(a11yText(n)) == "" {
 				bad("%s is empty", desc)
 			}
 			if level > lastLevel+1 {
-				bad("%s %q follows h%d: a heading level is skipped", desc, strings.TrimSpace(text(n)), lastLevel)
+				bad("%s %q follows h%d: a heading level is skipped", desc, strings.TrimSpace(a11yText(n)), lastLevel)
 			}
 			lastLevel = level
 		case "img":
-			if _, ok := attr(n, "alt"); !ok {
+			if _, ok := a11yAttr(n, "alt"); !ok {
 				bad("%s has no alt", desc)
 			}
 		case "a":
-			if _, ok := attr(n, "href"); ok && !named(n) && strings.TrimSpace(text(n)) == "" {
+			if _, ok := a11yAttr(n, "href"); ok && !a11yNamed(n) && strings.TrimSpace(a11yText(n)) == "" {
 				bad("%s has no text", desc)
 			}
 		case "button":
-			if !named(n) && strings.TrimSpace(text(n)) == "" {
+			if !a11yNamed(n) && strings.TrimSpace(a11yText(n)) == "" {
 				bad("%s has no text", desc)
 			}
 		case "input", "select", "textarea":
-			typ, _ := attr(n, "type")
+			typ, _ := a11yAttr(n, "type")
 			typ = strings.ToLower(typ)
-			if _, hidden := attr(n, "hidden"); hidden || typ == "hidden" {
+			if _, hidden := a11yAttr(n, "hidden"); hidden || typ == "hidden" {
 				continue
 			}
 			switch typ {
 			case "submit", "reset":
 				continue // the browser names them
 			case "button", "image":
-				v, _ := attr(n, "value")
-				alt, _ := attr(n, "alt")
-				if !named(n) && strings.TrimSpace(v+alt) == "" {
+				v, _ := a11yAttr(n, "value")
+				alt, _ := a11yAttr(n, "alt")
+				if !a11yNamed(n) && strings.TrimSpace(v+alt) == "" {
 					bad("%s has no text", desc)
 				}
 				continue
 			}
-			id, _ := attr(n, "id")
-			if !(id != "" && labelFor[id]) && !named(n) && !insideLabel(n) {
+			id, _ := a11yAttr(n, "id")
+			if !(id != "" && labelFor[id]) && !a11yNamed(n) && !a11yInsideLabel(n) {
 				bad("%s has no label", desc)
 			}
 		}
@@ -150,15 +149,15 @@ func a11yProblems(page string) []string {
 	return probs
 }
 
-// checkA11y fails t with every problem of page, named by what.
-func checkA11y(t testing.TB, what, page string) {
+// CheckA11y fails t with every problem of page, named by what.
+func CheckA11y(t testing.TB, what, page string) {
 	t.Helper()
-	for _, p := range a11yProblems(page) {
+	for _, p := range A11yProblems(page) {
 		t.Errorf("%s: %s", what, p)
 	}
 }
 
-func attr(n *html.Node, key string) (string, bool) {
+func a11yAttr(n *html.Node, key string) (string, bool) {
 	for _, a := range n.Attr {
 		if a.Key == key && a.Namespace == "" {
 			return a.Val, true
@@ -167,23 +166,23 @@ func attr(n *html.Node, key string) (string, bool) {
 	return "", false
 }
 
-// named: the element has a non-empty aria-label or aria-labelledby.
-func named(n *html.Node) bool {
-	l, _ := attr(n, "aria-label")
-	lb, _ := attr(n, "aria-labelledby")
+// a11yNamed: the element has a non-empty aria-label or aria-labelledby.
+func a11yNamed(n *html.Node) bool {
+	l, _ := a11yAttr(n, "aria-label")
+	lb, _ := a11yAttr(n, "aria-labelledby")
 	return strings.TrimSpace(l+lb) != ""
 }
 
-func hasChild(n *html.Node, tag string) bool {
+func a11yHasChild(n *html.Node, tag string) bool {
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
-		if c.Type == html.ElementNode && c.Data == tag && strings.TrimSpace(text(c)) != "" {
+		if c.Type == html.ElementNode && c.Data == tag && strings.TrimSpace(a11yText(c)) != "" {
 			return true
 		}
 	}
 	return false
 }
 
-func insideLabel(n *html.Node) bool {
+func a11yInsideLabel(n *html.Node) bool {
 	for p := n.Parent; p != nil; p = p.Parent {
 		if p.Type == html.ElementNode && p.Data == "label" {
 			return true
@@ -192,8 +191,8 @@ func insideLabel(n *html.Node) bool {
 	return false
 }
 
-// text is the text content of n, with images' alt text.
-func text(n *html.Node) string {
+// a11yText is the text content of n, with images' alt text.
+func a11yText(n *html.Node) string {
 	var b strings.Builder
 	var walk func(n *html.Node)
 	walk = func(n *html.Node) {
@@ -201,7 +200,7 @@ func text(n *html.Node) string {
 		case n.Type == html.TextNode:
 			b.WriteString(n.Data)
 		case n.Type == html.ElementNode && n.Data == "img":
-			alt, _ := attr(n, "alt")
+			alt, _ := a11yAttr(n, "alt")
 			b.WriteString(alt)
 		}
 		for c := n.FirstChild; c != nil; c = c.NextSibling {
@@ -212,12 +211,12 @@ func text(n *html.Node) string {
 	return b.String()
 }
 
-// describe is a short form of n's start tag for messages.
-func describe(n *html.Node) string {
+// a11yDescribe is a short form of n's start tag for messages.
+func a11yDescribe(n *html.Node) string {
 	var b strings.Builder
 	b.WriteString("<" + n.Data)
 	for _, k := range []string{"id", "name", "type", "class", "href"} {
-		if v, ok := attr(n, k); ok {
+		if v, ok := a11yAttr(n, k); ok {
 			fmt.Fprintf(&b, " %s=%q", k, v)
 		}
 	}
