@@ -24,8 +24,9 @@ import (
 // half a point, and a member scores at most one bounce per day: a hard one
 // replaces a soft one of the same day. Points older than BounceWindow are
 // forgotten. When the score reaches BounceThreshold the member's delivery
-// becomes disabled-bounce, and the owners and the member are told. Bounces
-// for addresses that are not members are dropped.
+// becomes disabled-bounce, and the owners and the member are told; with
+// BounceProbes, only after a probe to the member bounced too (probe.go).
+// Bounces for addresses that are not members are dropped.
 //
 // A day's soft point is stored with its detail prefixed "soft:"; the score
 // is (2 × hard days + soft days) / 2, rounded down.
@@ -38,6 +39,9 @@ func (s *Server) bounce(ctx context.Context, l *lists.List, msg *message, member
 		s.log.Info("listserv: delivery report without failure ignored", slog.String("list", l.Address()),
 			slog.String("rcpt", member), slog.String("detail", rep.detail))
 		return nil
+	}
+	if token, ok := lists.ProbeToken(member); ok {
+		return s.probeBounced(ctx, l, token, rep)
 	}
 	addrs := rep.rcpts
 	if member != "" {
@@ -84,12 +88,21 @@ func (s *Server) scoreMember(ctx context.Context, l *lists.List, m *lists.Member
 	if score < s.opts.BounceThreshold || m.Delivery != lists.DeliveryEnabled {
 		return nil
 	}
+	if s.opts.BounceProbes {
+		return s.probe(ctx, l, m, score, rep.detail)
+	}
+	return s.disableBounced(ctx, l, m, score, rep.detail)
+}
+
+// disableBounced sets m's delivery to disabled-bounce and tells the owners
+// and m.
+func (s *Server) disableBounced(ctx context.Context, l *lists.List, m *lists.Member, score int, detail string) error {
 	if err := s.opts.Lists.SetDelivery(ctx, l.Address(), m.Address, lists.DeliveryDisabledBounce); err != nil {
 		return err
 	}
 	s.log.Warn("listserv: delivery disabled by bounces", slog.String("list", l.Address()), slog.String("rcpt", m.Address),
 		slog.Int("score", score))
-	s.bounceNotices(ctx, l, m.Address, score, rep.detail)
+	s.bounceNotices(ctx, l, m.Address, score, detail)
 	return nil
 }
 

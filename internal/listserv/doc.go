@@ -33,6 +33,7 @@
 //	                 Unsubscribe and ConfirmToken: see subscribe.go)
 //	name-owner@      forwarded to the owners
 //	name-bounces+member=domain@   a bounce for that member (see bounce.go)
+//	name-bounces+probe-TOKEN@     a bounce of a bounce probe (see probe.go)
 //	name-bounces@    a bounce for the members it names as failed
 //
 // # Distribution and idempotency
@@ -76,6 +77,6 @@
 // list receive at most one notice per ModeratorNoticeInterval listing the
 // posts held since the last one; Tick sends the notices that were waiting
 // for the interval and expires held posts past HoldExpiry (with a notice to
-// the sender); it also retries archive jobs and sends the digests that are
-// due. The daemon calls Run, which ticks every TickInterval.
+// the sender); it also retries archive jobs, sends the digests that are
+// due and passes the bounce probes that got no bounce in time. The daemon calls Run, which ticks every TickInterval.
 package listserv

@@ -111,6 +111,9 @@ func (s *Server) Tick(ctx context.Context) error {
 	if err := s.digests(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	if err := s.expireProbes(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 

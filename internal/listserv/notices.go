@@ -26,10 +26,13 @@ type notice struct {
 	inReply   string // Message-ID the notice answers
 	replyTo   string
 	generated bool // Auto-Submitted: auto-generated (else auto-replied)
+	// envFrom is the envelope sender; "" is the list's -bounces address.
+	envFrom string
 }
 
-// send submits n with the list's -bounces address as envelope sender, so
-// that a notice which bounces comes back without a member to score.
+// send submits n with the list's -bounces address as envelope sender (or
+// n.envFrom), so that a notice which bounces comes back without a member to
+// score.
 func (s *Server) send(ctx context.Context, n notice) (string, error) {
 	if len(n.to) == 0 {
 		return "", nil
@@ -69,7 +72,11 @@ func (s *Server) send(ctx context.Context, n notice) (string, error) {
 	if !strings.HasSuffix(text, "\r\n") {
 		b.WriteString("\r\n")
 	}
-	env := &spool.Envelope{From: lists.CompanionAddress(n.list.Address(), lists.AddrBounces), Rcpts: n.to,
+	envFrom := n.envFrom
+	if envFrom == "" {
+		envFrom = lists.CompanionAddress(n.list.Address(), lists.AddrBounces)
+	}
+	env := &spool.Envelope{From: envFrom, Rcpts: n.to,
 		Arrival: now, MessageID: id, Service: "lists", Client: "local"}
 	qid, err := s.opts.Submit(env, &b)
 	if err != nil {

@@ -75,5 +75,20 @@ func migrations() []string {
 			created INTEGER NOT NULL,
 			PRIMARY KEY (list, volume, issue)
 		)`,
+		// 7: bounce probes (probe.go): state "waiting" until a bounce to
+		// name-bounces+probe-TOKEN@ ("bounced") or expires ("passed");
+		// member is the member's address key. At most one waiting probe
+		// per member.
+		`CREATE TABLE listserv_probe (
+			token TEXT PRIMARY KEY,
+			list TEXT NOT NULL,
+			member TEXT NOT NULL,
+			sent INTEGER NOT NULL,
+			expires INTEGER NOT NULL,
+			state TEXT NOT NULL DEFAULT 'waiting',
+			detail TEXT NOT NULL DEFAULT ''
+		)`,
+		`CREATE UNIQUE INDEX listserv_probe_waiting ON listserv_probe (list, member) WHERE state = 'waiting'`,
+		`CREATE INDEX listserv_probe_expires ON listserv_probe (state, expires)`,
 	}
 }

@@ -49,6 +49,12 @@ type Options struct {
 	BounceWindow            time.Duration // points older than this are forgotten; default 7 days
 	TickInterval            time.Duration // Run's period; default 1m
 
+	// BounceProbes: at the threshold, mail the member a probe and disable
+	// delivery only when the probe bounces too (probe.go); false (the zero
+	// value) disables at once.
+	BounceProbes    bool
+	BounceProbeWait time.Duration // a probe without a bounce this long clears the score; default 3 days
+
 	// Archive, when set, receives each accepted post of a list whose
 	// archive_policy is public or private (not none), once, as
 	// distributed (see archive.go).
@@ -84,6 +90,7 @@ func (o *Options) setDefaults() {
 	def(&o.HoldExpiry, 14*24*time.Hour)
 	def(&o.ModeratorNoticeInterval, 10*time.Minute)
 	def(&o.BounceWindow, 7*24*time.Hour)
+	def(&o.BounceProbeWait, 3*24*time.Hour)
 	def(&o.TickInterval, time.Minute)
 	def(&o.DMARCTimeout, 3*time.Second)
 	def(&o.DMARCCacheTTL, time.Hour)
