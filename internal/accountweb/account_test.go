@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/net/html"
+	"github.com/posthorn/posthorn/internal/testutil"
 )
 
 func TestAnonymous(t *testing.T) {
@@ -42,7 +42,7 @@ func TestPage(t *testing.T) {
 	if cc := res.header.Get("Cache-Control"); cc != "no-store" {
 		t.Fatalf("Cache-Control %q", cc)
 	}
-	checkLabels(t, res.body)
+	testutil.CheckA11y(t, "/account", res.body)
 
 	bob := s.browser()
 	bob.login(bobEmail, bobPass)
@@ -51,48 +51,6 @@ func TestPage(t *testing.T) {
 		t.Fatal("bob shown ann's roles")
 	}
 	b.get("/static/account.css").want(t, http.StatusOK, "dl.account")
-}
-
-// checkLabels fails unless every visible input of page has a <label for>
-// naming its id.
-func checkLabels(t *testing.T, page string) {
-	t.Helper()
-	doc, err := html.Parse(strings.NewReader(page))
-	if err != nil {
-		t.Fatal(err)
-	}
-	labels := map[string]bool{}
-	var inputs []map[string]string
-	var walk func(n *html.Node)
-	walk = func(n *html.Node) {
-		if n.Type == html.ElementNode {
-			attrs := map[string]string{}
-			for _, a := range n.Attr {
-				attrs[a.Key] = a.Val
-			}
-			switch n.Data {
-			case "label":
-				labels[attrs["for"]] = true
-			case "input", "select", "textarea":
-				_, hidden := attrs["hidden"]
-				if attrs["type"] != "hidden" && !hidden {
-					inputs = append(inputs, attrs)
-				}
-			}
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
-	}
-	walk(doc)
-	if len(inputs) < 4 {
-		t.Fatalf("only %d inputs found", len(inputs))
-	}
-	for _, in := range inputs {
-		if in["id"] == "" || !labels[in["id"]] {
-			t.Errorf("input %v has no <label for>", in)
-		}
-	}
 }
 
 // change posts the password form with the browser's token.
@@ -111,8 +69,9 @@ func TestPasswordRefused(t *testing.T) {
 
 	change(b, "not my password", "a new long password", "a new long password").
 		want(t, http.StatusForbidden, "current password is not right", "Nothing was changed")
-	change(b, annPass, "a new long password", "a new long passwort").
+	res := change(b, annPass, "a new long password", "a new long passwort").
 		want(t, http.StatusUnprocessableEntity, "two new passwords differ", "Nothing was changed")
+	testutil.CheckA11y(t, "/account with an error", res.body)
 	change(b, annPass, "short", "short").
 		want(t, http.StatusUnprocessableEntity, "cannot be used: at least 10 characters")
 

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/posthorn/posthorn/internal/testutil"
 )
 
 var secretRe = regexp.MustCompile(`value="(ph_[A-Za-z0-9_-]{43})"`)
@@ -19,6 +21,7 @@ func makeToken(t *testing.T, b *browser, name string) string {
 	if cc := res.header.Get("Cache-Control"); cc != "no-store" {
 		t.Fatalf("Cache-Control %q on the page with the secret", cc)
 	}
+	testutil.CheckA11y(t, "the new token page", res.body)
 	m := secretRe.FindStringSubmatch(res.body)
 	if m == nil {
 		t.Fatalf("no token on the page:\n%s", res.body)
