@@ -71,8 +71,11 @@ func (a *API) patchSettings(w http.ResponseWriter, r *http.Request, acc *access)
 			names = append(names, n)
 		}
 		slices.Sort(names)
-		writeJSON(w, http.StatusUnprocessableEntity, invalidSettings{
-			Error: names[0] + ": " + problems[names[0]], Field: names[0], Fields: problems})
+		msg := problems[names[0]]
+		if !strings.HasPrefix(msg, names[0]) {
+			msg = names[0] + ": " + msg
+		}
+		writeJSON(w, http.StatusUnprocessableEntity, invalidSettings{Error: msg, Field: names[0], Fields: problems})
 		return
 	}
 	if p.Rev != nil && *p.Rev != acc.List.Rev {
