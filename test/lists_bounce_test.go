@@ -2,6 +2,7 @@ package test
 
 import (
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +13,9 @@ import (
 
 // TestListBounceDisablesMember: the upstream refuses one member. The
 // relay's bounce goes back to that member's VERP address on the list, the
-// list server scores it, and at the threshold the member's delivery is
+// list server scores it, and at the threshold it mails the member a probe
+// (lists.bounce_probes is on by default); the upstream refuses that too, its
+// bounce comes back to the probe's address and the member's delivery is
 // disabled; the other member keeps getting posts and the owner is told.
 func TestListBounceDisablesMember(t *testing.T) {
 	t.Parallel()
@@ -46,6 +49,20 @@ func TestListBounceDisablesMember(t *testing.T) {
 	}
 	if state != "disabled-bounce" {
 		t.Fatalf("gone@example.net delivery is %q after the bounce, want disabled-bounce (%d messages at the upstream)", state, len(up.Messages()))
+	}
+	// Disabled by the probe's bounce (logged just after the change).
+	var probed bool
+	for i := 0; i < 200 && !probed; i++ {
+		log, err := os.ReadFile(p.LogFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if probed = strings.Contains(string(log), "the probe bounced"); !probed {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if !probed {
+		t.Fatalf("not disabled by a probe's bounce:\n%s", p.logTail(20))
 	}
 	if s := memberDelivery(t, p, list, "alice@example.net"); s != "enabled" {
 		t.Fatalf("alice's delivery is %q", s)

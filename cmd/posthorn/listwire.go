@@ -36,7 +36,8 @@ func (d *daemon) openListServer(ctx context.Context, db *sql.DB, cfg *config.Con
 		HoldExpiry: l.HoldExpiry.Std(), ModeratorNoticeInterval: l.ModeratorNoticeInterval.Std(),
 		SenderNoticesPerDay: l.SenderNoticesPerDay, BounceThreshold: l.BounceThreshold,
 		BounceWindow: l.BounceWindow.Std(),
-		Archive:      archiveHook(d.archive),
+		BounceProbes: l.BounceProbes, BounceProbeWait: l.BounceProbeWait.Std(),
+		Archive: archiveHook(d.archive),
 	})
 	if err != nil {
 		return err
