@@ -51,6 +51,7 @@ func (a *webApp) build(mux *http.ServeMux, s webSettings) (*webGen, error) {
 	auth := a.newAuth(s.siteURL)
 	auth.Routes(mux)
 	a.ui.Routes(mux)
+	a.api.Routes(mux)
 	a.account.Routes(mux)
 	arch.Routes(mux)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {

@@ -18,6 +18,7 @@ import (
 	"github.com/posthorn/posthorn/internal/accountweb"
 	"github.com/posthorn/posthorn/internal/archiveweb"
 	"github.com/posthorn/posthorn/internal/config"
+	"github.com/posthorn/posthorn/internal/listapi"
 	"github.com/posthorn/posthorn/internal/lists"
 	"github.com/posthorn/posthorn/internal/spool"
 	"github.com/posthorn/posthorn/internal/trace"
@@ -40,6 +41,7 @@ type webApp struct {
 	accounts *accounts.Store
 	renderer *web.Renderer
 	ui       *webui.UI
+	api      *listapi.API
 	account  *accountweb.Handler
 	// newAuth and archiveOpts are the generation-independent parts of
 	// the login layer and the archive pages.
@@ -110,6 +112,13 @@ func (d *daemon) openWeb(ctx context.Context, db *sql.DB, cfg *config.Config) (*
 		opts.Trace = d.listTrace
 	}
 	app.ui, err = webui.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	app.api, err = listapi.New(listapi.Options{
+		Lists: d.lists, Moderate: d.listSrv.ModerateMany, Audit: acc.Audit,
+		Private: opts.Private, Logger: d.logger,
+	})
 	if err != nil {
 		return nil, err
 	}
