@@ -117,7 +117,7 @@ func (d *daemon) openWeb(ctx context.Context, db *sql.DB, cfg *config.Config) (*
 	}
 	app.api, err = listapi.New(listapi.Options{
 		Lists: d.lists, Moderate: d.listSrv.ModerateMany, Audit: acc.Audit,
-		Private: opts.Private, Logger: d.logger,
+		Private: opts.Private, Decisions: d.lists.DecisionsBefore, Logger: d.logger,
 	})
 	if err != nil {
 		return nil, err

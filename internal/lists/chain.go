@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -262,6 +263,13 @@ func (c *Chain) insertDecision(ctx context.Context, l *List, d *Decision) error 
 
 // RecentDecisions returns up to limit decisions of list, newest first.
 func (s *Store) RecentDecisions(ctx context.Context, list string, limit int) ([]Decision, error) {
+	return s.DecisionsBefore(ctx, list, 0, limit)
+}
+
+// DecisionsBefore returns up to limit (at most 1,000; default 100)
+// decisions of list with an ID below before, newest first; before 0
+// means the newest. The last ID of a page is the before of the next.
+func (s *Store) DecisionsBefore(ctx context.Context, list string, before int64, limit int) ([]Decision, error) {
 	id, laddr, err := s.listID(ctx, s.db, list)
 	if err != nil {
 		return nil, err
@@ -269,8 +277,11 @@ func (s *Store) RecentDecisions(ctx context.Context, list string, limit int) ([]
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
+	if before <= 0 {
+		before = math.MaxInt64
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT id, message_id, poster, member, action, rule, reason, rules, error, at
-		FROM decisions WHERE list_id = ? ORDER BY id DESC LIMIT ?`, id, limit)
+		FROM decisions WHERE list_id = ? AND id < ? ORDER BY id DESC LIMIT ?`, id, before, limit)
 	if err != nil {
 		return nil, fmt.Errorf("lists: decisions: %w", err)
 	}

@@ -222,6 +222,13 @@ func TestDecisionsRecorded(t *testing.T) {
 	if rec, _ := f.s.RecentDecisions(ctx, testList, 1); len(rec) != 1 {
 		t.Fatalf("limit: %d", len(rec))
 	}
+	// Paging back: the page before d2 holds d1 only, the page before d1 nothing.
+	if rec, err := f.s.DecisionsBefore(ctx, testList, d2.ID, 10); err != nil || len(rec) != 1 || rec[0].ID != d1.ID {
+		t.Fatalf("before d2: %+v %v", rec, err)
+	}
+	if rec, err := f.s.DecisionsBefore(ctx, testList, d1.ID, 10); err != nil || len(rec) != 0 {
+		t.Fatalf("before d1: %+v %v", rec, err)
+	}
 }
 
 func TestDecisionNotRecordedIsReported(t *testing.T) {

@@ -71,6 +71,12 @@ func (a *Auth) Middleware(next http.Handler) http.Handler {
 		if unsafeMethod(r.Method) && !a.checkCSRF(w, r, csrf) {
 			a.logger().Warn("request refused: CSRF token missing or wrong", slog.String("method", r.Method),
 				slog.String("path", r.URL.Path), slog.String("client", a.clientIP(r)))
+			if api && ViewerFrom(r.Context()) == nil {
+				// Neither a token nor a session: say what is missing.
+				w.Header().Set("WWW-Authenticate", `Bearer realm="posthorn"`)
+				apiError(w, http.StatusUnauthorized, "an API token is needed: Authorization: Bearer TOKEN")
+				return
+			}
 			if api {
 				apiError(w, http.StatusForbidden, "missing or wrong "+CSRFHeader+" header")
 				return
