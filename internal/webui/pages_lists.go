@@ -92,6 +92,8 @@ func flash(code string) (notice, problem string) {
 		return "Delivery is paused: you stay a member but receive no posts.", ""
 	case "resumed":
 		return "Delivery is on again.", ""
+	case "digest":
+		return "Your delivery mode and digest format were saved.", ""
 	}
 	return "", ""
 }
@@ -104,6 +106,9 @@ type overviewData struct {
 	Problem     string
 	Address     string // the subscribe form's value
 	Paused      bool
+	// Mode and DigestFormat are the member's: "regular" or "digest",
+	// "mime" or "plain".
+	Mode, DigestFormat string
 	// Archive is the URL of the list's archive when the viewer may read
 	// it; ArchivePrivate says it is for members only.
 	Archive        string
@@ -124,6 +129,15 @@ func (u *UI) showOverview(w http.ResponseWriter, r *http.Request, status int, d 
 	}
 	d.Subscribers = n
 	d.Paused = d.A.Self != nil && d.A.Self.Delivery != lists.DeliveryEnabled
+	d.Mode, d.DigestFormat = string(lists.ModeRegular), string(lists.DigestMIME)
+	if d.A.Self != nil {
+		if d.A.Self.Mode.Valid() {
+			d.Mode = string(d.A.Self.Mode)
+		}
+		if d.A.Self.DigestFormat.Valid() {
+			d.DigestFormat = string(d.A.Self.DigestFormat)
+		}
+	}
 	d.Archive, d.ArchivePrivate = u.archiveLink(d.A)
 	title := d.A.List.DisplayName
 	if title == "" {
@@ -202,12 +216,27 @@ func (u *UI) subscribe(w http.ResponseWriter, r *http.Request, a *access) {
 	redirect(w, r, listPath(a.List.Address(), ""), url.Values{"done": {code}})
 }
 
-// me changes the viewer's own subscription: unsubscribe, pause or resume.
+// me changes the viewer's own subscription: unsubscribe, pause, resume,
+// or "digest": the delivery mode (form field mode, regular or digest) and
+// the digest format (format, mime or plain; unchanged when empty).
 func (u *UI) me(w http.ResponseWriter, r *http.Request, a *access) {
 	ctx, list, addr := r.Context(), a.List.Address(), a.Self.Address
 	var err error
+	var detail string
 	code := r.PostFormValue("action")
 	switch code {
+	case "digest":
+		mode, format, ok := digestForm(r)
+		if !ok {
+			u.o.Renderer.Error(w, r, http.StatusBadRequest, "Unknown delivery mode or digest format.")
+			return
+		}
+		err = u.o.Lists.SetDeliveryMode(ctx, list, addr, mode)
+		detail = "mode " + string(mode)
+		if err == nil && format != "" {
+			err = u.o.Lists.SetDigestFormat(ctx, list, addr, format)
+			detail += ", digest format " + string(format)
+		}
 	case "unsubscribe":
 		err = u.o.Lists.Unsubscribe(ctx, list, addr)
 		code = "unsubscribed"
@@ -225,8 +254,23 @@ func (u *UI) me(w http.ResponseWriter, r *http.Request, a *access) {
 		u.fail(w, r, err)
 		return
 	}
-	u.audit(ctx, AuditEntry{Actor: a.Email(), Action: "member." + code, List: list, Target: addr})
+	u.audit(ctx, AuditEntry{Actor: a.Email(), Action: "member." + code, List: list, Target: addr, Detail: detail})
 	redirect(w, r, listPath(list, ""), url.Values{"done": {code}})
+}
+
+// digestForm reads the mode and format fields of the digest form; format
+// is "" when the form has none.
+func digestForm(r *http.Request) (lists.DeliveryMode, lists.DigestFormat, bool) {
+	mode := lists.DeliveryMode(r.PostFormValue("mode"))
+	if !mode.Valid() {
+		return "", "", false
+	}
+	f := r.PostFormValue("format")
+	if f == "" {
+		return mode, "", true
+	}
+	format, err := lists.ParseDigestFormat(f)
+	return mode, format, err == nil
 }
 
 // subscribeAllowed counts a use of the subscribe form against the limits
