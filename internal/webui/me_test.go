@@ -55,6 +55,9 @@ func TestMemberSetsDigestModeAndFormat(t *testing.T) {
 		t.Fatalf("the form shows %s, %s after the change", m, ff)
 	}
 
+	// The owners see it on the members page.
+	mustContain(t, f.do(t, viewer(owner), "GET", lp("members"), nil).Body.String(), "enabled, plain-text digests")
+
 	// Back to regular; without a format field the format stays.
 	form = url.Values{"action": {"digest"}, "mode": {"regular"}}
 	if w := f.do(t, me, "POST", lp("me"), form); w.Code != http.StatusSeeOther {
