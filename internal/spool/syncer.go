@@ -1,51 +1,60 @@
 package spool
 
 import (
-	"os"
 	"sync"
+	"sync/atomic"
 )
 
-// dirSyncer makes directory entries durable with group commit: every caller
-// that arrives while an fsync is running waits for the next one, which then
-// covers all of them.
-type dirSyncer struct {
-	dir *os.File
+// groupSync runs one sync operation for many callers (group commit):
+// every caller that arrives while the operation is running waits for the
+// next run, which then covers all of them. It serves the directory fsync
+// (SyncFile mode) and the file system's syncfs (SyncFS mode).
+type groupSync struct {
+	do func() error
 
 	mu      sync.Mutex
 	running bool
-	waiting []chan error // callers for the next fsync
+	waiting []chan error // callers for the next run
+
+	// failures counts the runs that failed. A failed syncfs may have
+	// consumed the write-back error of a file whose caller is in a later
+	// batch, so a caller also fails when the count moved since it began
+	// writing (see Store.syncMode).
+	failures atomic.Uint64
 }
 
-func newDirSyncer(dir *os.File) *dirSyncer { return &dirSyncer{dir: dir} }
+func newGroupSync(do func() error) *groupSync { return &groupSync{do: do} }
 
-// Sync returns once an fsync of the directory that started after the call has
-// completed.
-func (d *dirSyncer) Sync() error {
+// Sync returns once a run that started after the call has completed.
+func (g *groupSync) Sync() error {
 	ch := make(chan error, 1)
-	d.mu.Lock()
-	d.waiting = append(d.waiting, ch)
-	if !d.running {
-		d.running = true
-		go d.run()
+	g.mu.Lock()
+	g.waiting = append(g.waiting, ch)
+	if !g.running {
+		g.running = true
+		go g.run()
 	}
-	d.mu.Unlock()
+	g.mu.Unlock()
 	return <-ch
 }
 
-// run fsyncs until nobody is waiting. The caller of the first Sync in a
+// run syncs until nobody is waiting. The caller of the first Sync in a
 // quiet period starts it; later callers join the batch being collected.
-func (d *dirSyncer) run() {
+func (g *groupSync) run() {
 	for {
-		d.mu.Lock()
-		batch := d.waiting
-		d.waiting = nil
+		g.mu.Lock()
+		batch := g.waiting
+		g.waiting = nil
 		if len(batch) == 0 {
-			d.running = false
-			d.mu.Unlock()
+			g.running = false
+			g.mu.Unlock()
 			return
 		}
-		d.mu.Unlock()
-		err := d.dir.Sync()
+		g.mu.Unlock()
+		err := g.do()
+		if err != nil {
+			g.failures.Add(1)
+		}
 		for _, ch := range batch {
 			ch <- err
 		}

@@ -24,6 +24,7 @@ type Writer struct {
 	crc     uint32 // CRC-32C of the body so far
 	err     error
 	done    bool
+	epoch   uint64 // Store.syncEpoch when the file was created
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, writeChunk+4096); return &b }}
@@ -145,22 +146,38 @@ func (w *Writer) commit() (*Message, error) {
 			return nil, &WriteError{Op: "write", Err: err}
 		}
 	}
-	if err := fdatasync(w.f); err != nil {
-		w.cleanup()
-		return nil, &WriteError{Op: "fdatasync", Err: err}
-	}
-	if err := w.f.Close(); err != nil {
+	if w.store.fs != nil {
+		// SyncFS: one shared syncfs covers the data, the inode and the entry.
+		if err := w.f.Close(); err != nil {
+			w.f = nil
+			w.cleanup()
+			return nil, &WriteError{Op: "close", Err: err}
+		}
 		w.f = nil
-		w.cleanup()
-		return nil, &WriteError{Op: "close", Err: err}
-	}
-	w.f = nil
-	final := w.tmp
-	if err := w.store.syncEntry(final); err != nil {
-		// The entry may or may not be durable: do not acknowledge, and take the
-		// file away so that it is not delivered without the client knowing.
-		_ = os.Remove(final)
-		return nil, &WriteError{Op: "fsync directory", Err: err}
+		if err := w.store.syncWrite(nil, w.epoch); err != nil {
+			// Not known to be durable: do not acknowledge, and take the file
+			// away so that it is not delivered without the client knowing.
+			_ = os.Remove(w.tmp)
+			return nil, err
+		}
+	} else {
+		if err := w.store.syncWrite(w.f, w.epoch); err != nil {
+			w.cleanup()
+			return nil, err
+		}
+		if err := w.f.Close(); err != nil {
+			w.f = nil
+			w.cleanup()
+			return nil, &WriteError{Op: "close", Err: err}
+		}
+		w.f = nil
+		if err := w.store.syncEntry(w.tmp); err != nil {
+			// The entry may or may not be durable: do not acknowledge, and take
+			// the file away so that it is not delivered without the client
+			// knowing.
+			_ = os.Remove(w.tmp)
+			return nil, &WriteError{Op: "fsync directory", Err: err}
+		}
 	}
 	m := &Message{Env: *w.env, State: InitialState(w.env), BodyOff: w.bodyOff, BodyLen: bodyLen}
 	m.StateEnd = w.bodyOff + bodyLen + crcBytes
