@@ -89,6 +89,17 @@ func TestMemberDigestFormRefusesBadValues(t *testing.T) {
 	if len(f.audits) != n {
 		t.Fatal("bad forms were audited")
 	}
+	// A list without digests offers no form and refuses digest mode.
+	f.setSettings(t, testList, func(s *lists.Settings) { s.DigestEnabled = false })
+	if body := f.do(t, me, "GET", lp(""), nil).Body.String(); strings.Contains(body, `id="me-mode"`) {
+		t.Error("digest form on a list without digests")
+	}
+	if w := f.do(t, me, "POST", lp("me"), url.Values{"action": {"digest"}, "mode": {"digest"}}); w.Code != http.StatusBadRequest {
+		t.Errorf("digest mode on a list without digests: status %d", w.Code)
+	}
+	if w := f.do(t, me, "POST", lp("me"), url.Values{"action": {"digest"}, "mode": {"regular"}}); w.Code != http.StatusSeeOther {
+		t.Errorf("regular mode on a list without digests: status %d", w.Code)
+	}
 	// Only members have the form: an owner who is no member gets none.
 	if w := f.do(t, viewer(owner), "POST", lp("me"), url.Values{"action": {"digest"}, "mode": {"digest"}}); w.Code == http.StatusSeeOther {
 		t.Fatal("a non-member changed a subscription")

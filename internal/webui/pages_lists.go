@@ -231,6 +231,10 @@ func (u *UI) me(w http.ResponseWriter, r *http.Request, a *access) {
 			u.o.Renderer.Error(w, r, http.StatusBadRequest, "Unknown delivery mode or digest format.")
 			return
 		}
+		if mode == lists.ModeDigest && !a.List.Settings.DigestEnabled {
+			u.o.Renderer.Error(w, r, http.StatusBadRequest, "This list does not send digests.")
+			return
+		}
 		err = u.o.Lists.SetDeliveryMode(ctx, list, addr, mode)
 		detail = "mode " + string(mode)
 		if err == nil && format != "" {
