@@ -109,6 +109,8 @@ func listsRestartKeys(old, cfg *config.Config) []string {
 		{"lists.sender_notices_per_day", o.SenderNoticesPerDay != n.SenderNoticesPerDay},
 		{"lists.bounce_threshold", o.BounceThreshold != n.BounceThreshold},
 		{"lists.bounce_window", o.BounceWindow != n.BounceWindow},
+		{"lists.bounce_probes", o.BounceProbes != n.BounceProbes},
+		{"lists.bounce_probe_wait", o.BounceProbeWait != n.BounceProbeWait},
 	} {
 		if k.changed {
 			keys = append(keys, k.name)
