@@ -198,8 +198,9 @@ func (d *daemon) reload() error {
 	setLevel(d.level, cfg)
 	d.health.SetAlerts(cfg.Alerts)
 	d.reloadWeb(old, cfg)
-	if cfg.Delivery.Concurrency != old.Delivery.Concurrency || cfg.Log.Format != old.Log.Format || cfg.Log.Syslog != old.Log.Syslog {
-		d.logger.Warn("delivery.concurrency, log.format and log.syslog take effect at the next restart")
+	if cfg.Delivery.Concurrency != old.Delivery.Concurrency || cfg.Log.Format != old.Log.Format || cfg.Log.Syslog != old.Log.Syslog ||
+		cfg.SpoolSync != old.SpoolSync {
+		d.logger.Warn("delivery.concurrency, log.format, log.syslog and spool_sync take effect at the next restart")
 	}
 	d.setRunning(cfg, time.Now())
 	return nil

@@ -164,6 +164,9 @@ func serve(ctx context.Context, path string, cfg *config.Config, logger *slog.Lo
 		return err
 	}
 	defer d.store.Close()
+	if cfg.SpoolSync == "filesystem" {
+		d.store.SetSyncMode(spool.SyncFS)
+	}
 	drop, err := spool.Open(p.maildrop, p.quarantine, logger)
 	if err != nil {
 		return err

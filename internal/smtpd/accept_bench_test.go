@@ -51,7 +51,8 @@ import (
 // rate does not. The GC runs at serve's GOGC of 50. Both figures include the benchmark's own client, which
 // is kept small (one reused buffer per session, raw socket). The spool is
 // created under $BENCH_DIR (default the test's temporary directory): put
-// it on the disk to measure, not on a tmpfs.
+// it on the disk to measure, not on a tmpfs. SPOOL_SYNC=filesystem puts
+// the spool in SyncFS mode (spool_sync = "filesystem").
 //
 //	go test -run '^$' -bench Accept -benchtime 4000x ./internal/smtpd/
 func BenchmarkAccept(b *testing.B) {
@@ -132,6 +133,9 @@ func startAcceptServer(b *testing.B) (string, *queue.Queue) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { sp.Close() })
+	if os.Getenv("SPOOL_SYNC") == "filesystem" {
+		sp.SetSyncMode(spool.SyncFS)
+	}
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	mlog := maillog.New(logger, st, tr)
 	q := queue.New(queue.Options{Store: sp, Courier: instantCourier{}, Hostname: "relay.bench", MailLog: mlog, Logger: logger})
