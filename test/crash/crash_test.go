@@ -59,6 +59,8 @@ type scenario struct {
 	// killInRecovery kills the restarted daemon again as soon as it has
 	// redelivered its first message, and restarts it once more.
 	killInRecovery bool
+	// spoolSync is the spool_sync setting ("" = the default, "file").
+	spoolSync string
 }
 
 // crashCycles is POSTHORN_CRASH_CYCLES (the long soak), or defaultCycles.
@@ -89,11 +91,12 @@ func TestCrashRestartDeliversAcknowledged(t *testing.T) {
 		{name: "upstream-down", fault: faultDown},
 		{name: "upstream-hangs", fault: faultHangAfter},
 		{name: "kill-during-recovery", fault: faultDown, killInRecovery: true},
+		{name: "upstream-down-syncfs", fault: faultDown, spoolSync: "filesystem"},
 	} {
 		t.Run(sc.name, func(t *testing.T) {
 			t.Parallel()
 			up := testutil.NewUpstream(t)
-			r := &crashRun{sc: sc, d: newDaemon(t, bin, up.Addr()), up: up, l: newLedger()}
+			r := &crashRun{sc: sc, d: newDaemon(t, bin, up.Addr(), sc.spoolSync), up: up, l: newLedger()}
 			for c := 1; c <= cycles; c++ {
 				r.cycle(t, c)
 			}

@@ -98,13 +98,16 @@ type daemon struct {
 }
 
 // newDaemon writes the config file for a daemon relaying to upstream.
-func newDaemon(t *testing.T, bin, upstream string) *daemon {
+func newDaemon(t *testing.T, bin, upstream, spoolSync string) *daemon {
 	t.Helper()
 	dir := t.TempDir()
 	d := &daemon{bin: bin, dir: dir, dataDir: filepath.Join(dir, "data"), addr: freeAddr(t),
 		config: filepath.Join(dir, "posthorn.toml")}
 	var b strings.Builder
 	fmt.Fprintf(&b, "hostname = %q\ndata_dir = %q\n", "relay.test", d.dataDir)
+	if spoolSync != "" {
+		fmt.Fprintf(&b, "spool_sync = %q\n", spoolSync)
+	}
 	fmt.Fprintf(&b, "\n[smtp]\nlisten = [%q]\ntrusted_networks = [\"127.0.0.0/8\"]\n", d.addr)
 	b.WriteString("\n[http]\nlisten = \"\"\n")
 	fmt.Fprintf(&b, "\n[delivery]\nupstreams = [%q]\n", upstream)
