@@ -74,7 +74,10 @@ func (c *trackedConn) writeFailed() bool {
 func (c *Courier) dial(ctx context.Context, t target) (*conn, error) {
 	cn, err := c.connect(ctx, t, t.tls != TLSNone)
 	var te *TLSError
-	if err != nil && t.tls == TLSOpportunistic && errors.As(err, &te) && ctx.Err() == nil {
+	if err != nil && opportunistic(t.tls) && errors.As(err, &te) && ctx.Err() == nil {
+		if t.tls == tlsSTSTesting {
+			c.stsTestingFailure(ctx, t, err)
+		}
 		c.log.LogAttrs(ctx, slogWarn, "STARTTLS failed, retrying in plaintext",
 			attrAddr(t.addr), attrErr(err))
 		cn, err = c.connect(ctx, t, false)
@@ -124,6 +127,9 @@ func (c *Courier) handshake(ctx context.Context, t target, tc *trackedConn, useT
 		if t.tls == TLSRequired {
 			return nil, &TLSError{Addr: t.addr, Err: errors.New("STARTTLS not offered")}
 		}
+		if t.tls == tlsSTSTesting {
+			c.stsTestingFailure(ctx, t, errors.New("STARTTLS not offered"))
+		}
 		return cn, nil
 	}
 	tlsConn, err := startTLS(ctx, tc, c.tlsConfig(t), c.opts.ConnectTimeout)
@@ -155,6 +161,9 @@ func (c *Courier) tlsConfig(t target) *tls.Config {
 		// Opportunistic TLS protects against passive listeners only; most
 		// MX hosts do not have certificates that verify.
 		cfg.InsecureSkipVerify = true
+		if t.tls == tlsSTSTesting {
+			cfg.VerifyConnection = c.stsTestingVerify(t)
+		}
 	}
 	return cfg
 }

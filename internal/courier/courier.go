@@ -25,6 +25,11 @@
 // before the first target, and a failure to sign defers it (BodyError):
 // mail of a domain with a key never leaves unsigned.
 //
+// With Options.MTASTS set, direct delivery follows the recipient domains'
+// MTA-STS policies (RFC 8461): under enforce, only the MX hosts the policy
+// lists, over STARTTLS with a certificate valid for the MX host name. See
+// sts.go.
+//
 // # Relay health, across calls
 //
 // Each relay is up, down (until DownUntil) or probing:
@@ -89,6 +94,9 @@ type Result struct {
 	// MaybeDelivered is set when, in some attempt, the whole body was sent
 	// but no reply to the final dot arrived.
 	MaybeDelivered bool
+	// MTASTS is the mode of the MTA-STS policy that applied to direct
+	// delivery ("enforce" or "testing"), "" when none did.
+	MTASTS string
 }
 
 // Upstream is a relay to deliver through.
@@ -129,6 +137,9 @@ type Options struct {
 	// DKIM signs each message once per Deliver call, before the first
 	// target (so after list processing); nil sends messages as they are.
 	DKIM Signer
+	// MTASTS looks up recipient domains' MTA-STS policies for direct
+	// delivery (see sts.go); nil disables MTA-STS.
+	MTASTS PolicySource
 }
 
 func (o *Options) setDefaults() {

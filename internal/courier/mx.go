@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/posthorn/posthorn/internal/mtasts"
 	"github.com/posthorn/posthorn/internal/smtperr"
 )
 
@@ -35,7 +36,11 @@ func (c *Courier) deliverDirect(ctx context.Context, m *Message, idx []int, res 
 			}
 			continue
 		}
-		targets, err := c.mxTargets(ctx, d)
+		pol := c.stsPolicy(ctx, m, d)
+		for _, i := range groups[d] {
+			res[i].MTASTS = string(pol.Mode)
+		}
+		targets, err := c.mxTargets(ctx, m, d, pol)
 		if err != nil {
 			c.log.LogAttrs(ctx, slogWarn, "mail exchanger lookup failed",
 				attrQueueID(m.ID), attrDomain(d), attrErr(err))
@@ -58,7 +63,11 @@ func (c *Courier) deliverDirect(ctx context.Context, m *Message, idx []int, res 
 // only when those are not found either is it a permanent failure (5.1.2).
 // A null MX (RFC 7505) is permanent (5.1.10); anything else that goes wrong
 // in DNS is temporary (4.4.3).
-func (c *Courier) mxTargets(ctx context.Context, domain string) ([]target, error) {
+//
+// An MTA-STS policy pol (zero for none) then filters the hosts and sets
+// their TLS mode (stsHosts); the domain itself, when it has no MX, is
+// filtered like an MX host.
+func (c *Courier) mxTargets(ctx context.Context, m *Message, domain string, pol mtasts.Policy) ([]target, error) {
 	mxs, err := c.opts.Resolver.LookupMX(ctx, domain)
 	var hosts []string
 	implicit := false
@@ -84,6 +93,11 @@ func (c *Courier) mxTargets(ctx context.Context, domain string) ([]target, error
 		}
 	}
 
+	hosts, tlsMode, err := c.stsHosts(ctx, m, domain, pol, hosts)
+	if err != nil {
+		return nil, err
+	}
+
 	port := strconv.Itoa(c.opts.MXPort)
 	var targets []target
 	var lastErr error
@@ -103,7 +117,7 @@ func (c *Courier) mxTargets(ctx context.Context, domain string) ([]target, error
 				addr:  net.JoinHostPort(a.IP.String(), port),
 				name:  h,
 				label: net.JoinHostPort(h, port),
-				tls:   c.opts.DirectTLS,
+				tls:   tlsMode,
 			})
 		}
 	}
