@@ -22,6 +22,7 @@ import (
 	"github.com/posthorn/posthorn/internal/control"
 	"github.com/posthorn/posthorn/internal/courier"
 	"github.com/posthorn/posthorn/internal/maillog"
+	"github.com/posthorn/posthorn/internal/mtasts"
 	"github.com/posthorn/posthorn/internal/pickup"
 	"github.com/posthorn/posthorn/internal/queue"
 	"github.com/posthorn/posthorn/internal/sdnotify"
@@ -390,8 +391,12 @@ func newCourier(cfg *config.Config, logger *slog.Logger) (*courier.Courier, erro
 	if signer != nil {
 		dk = signer
 	}
+	var sts courier.PolicySource
+	if d.MTASTS && len(ups) == 0 { // relays are not subject to MTA-STS
+		sts = mtasts.NewCache(mtasts.CacheOptions{Logger: logger})
+	}
 	return courier.New(courier.Options{
-		DKIM:     dk,
+		DKIM: dk, MTASTS: sts,
 		Hostname: cfg.Hostname, Upstreams: ups, DirectTLS: d.TLS, RootCAs: roots,
 		MXPort: d.MXPort, ConnectTimeout: d.ConnectTimeout.Std(), CommandTimeout: d.CommandTimeout.Std(),
 		DataTimeout: d.DataTimeout.Std(), IdleTimeout: d.IdleTimeout.Std(), MaxIdlePerHost: d.MaxIdlePerHost,

@@ -59,6 +59,7 @@ func Default() *Config {
 			DownBackoff:    Duration(30 * time.Second),
 			DownBackoffMax: Duration(10 * time.Minute),
 			MXPort:         25,
+			MTASTS:         true,
 			ShutdownGrace:  Duration(30 * time.Second),
 		},
 		Services: []Service{},

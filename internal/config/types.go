@@ -110,7 +110,11 @@ type Delivery struct {
 	DownBackoff    Duration `toml:"down_backoff"`     // default 30s
 	DownBackoffMax Duration `toml:"down_backoff_max"` // default 10m
 	MXPort         int      `toml:"mx_port"`          // port for direct delivery; default 25
-	ShutdownGrace  Duration `toml:"shutdown_grace"`   // how long SIGTERM waits for deliveries; default 30s
+	// MTASTS follows recipient domains' MTA-STS policies (RFC 8461) in
+	// direct delivery: "enforce" policies are obeyed, "testing" ones only
+	// logged. No effect with upstreams.
+	MTASTS        bool     `toml:"mta_sts"`        // default true
+	ShutdownGrace Duration `toml:"shutdown_grace"` // how long SIGTERM waits for deliveries; default 30s
 }
 
 // DKIMKey is one signing key: outgoing mail whose From domain (or a parent
