@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"mime"
@@ -199,18 +198,15 @@ func (d *daemon) listRoles(ctx context.Context, email string) ([]accountweb.List
 	}
 	var out []accountweb.ListRole
 	for _, l := range all {
-		for _, role := range []lists.Role{lists.RoleOwner, lists.RoleModerator} {
-			_, err := d.lists.GetMember(ctx, l.Address(), email, role)
-			var nf *lists.NotFoundError
-			var inv *lists.InvalidError
-			if errors.As(err, &nf) || errors.As(err, &inv) {
-				continue
-			}
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, accountweb.ListRole{List: l.Address(), Role: string(role)})
-			break
+		r, err := d.lists.RolesOf(ctx, l.Address(), email)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case r.Owner:
+			out = append(out, accountweb.ListRole{List: l.Address(), Role: string(lists.RoleOwner)})
+		case r.Moderator:
+			out = append(out, accountweb.ListRole{List: l.Address(), Role: string(lists.RoleModerator)})
 		}
 	}
 	return out, nil

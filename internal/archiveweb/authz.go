@@ -2,7 +2,6 @@ package archiveweb
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -53,22 +52,11 @@ func (h *Handler) accessTo(ctx context.Context, v *web.Viewer, l *lists.List) (*
 	if v.Email == "" {
 		return a, nil
 	}
-	for _, role := range []lists.Role{lists.RoleOwner, lists.RoleModerator, lists.RoleMember} {
-		_, err := h.o.Lists.GetMember(ctx, l.Address(), v.Email, role)
-		var nf *lists.NotFoundError
-		var inv *lists.InvalidError
-		switch {
-		case errors.As(err, &nf) || errors.As(err, &inv):
-			continue
-		case err != nil:
-			return nil, err
-		}
-		a.Role = true
-		if role == lists.RoleOwner {
-			a.Owner = true
-		}
-		return a, nil
+	r, err := h.o.Lists.RolesOf(ctx, l.Address(), v.Email)
+	if err != nil {
+		return nil, err
 	}
+	a.Role, a.Owner = r.Any(), r.Owner
 	return a, nil
 }
 

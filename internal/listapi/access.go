@@ -75,25 +75,13 @@ func (a *API) accessTo(ctx context.Context, v *web.Viewer, l *lists.List) (*acce
 	if v.Email == "" {
 		return acc, nil
 	}
-	for _, role := range []lists.Role{lists.RoleOwner, lists.RoleModerator, lists.RoleMember} {
-		_, err := a.o.Lists.GetMember(ctx, l.Address(), v.Email, role)
-		var nf *lists.NotFoundError
-		var inv *lists.InvalidError
-		switch {
-		case errors.As(err, &nf) || errors.As(err, &inv):
-			continue
-		case err != nil:
-			return nil, err
-		}
-		switch role {
-		case lists.RoleOwner:
-			acc.Owner, acc.Moderator, acc.OwnerRow = true, true, true
-		case lists.RoleModerator:
-			acc.Moderator, acc.ModeratorRow = true, true
-		case lists.RoleMember:
-			acc.Member = true
-		}
+	r, err := a.o.Lists.RolesOf(ctx, l.Address(), v.Email)
+	if err != nil {
+		return nil, err
 	}
+	acc.OwnerRow, acc.ModeratorRow, acc.Member = r.Owner, r.Moderator, r.Member != nil
+	acc.Owner = acc.Owner || r.Owner
+	acc.Moderator = acc.Moderator || r.Owner || r.Moderator
 	return acc, nil
 }
 

@@ -72,28 +72,13 @@ func (u *UI) accessTo(ctx context.Context, v *web.Viewer, l *lists.List) (*acces
 	if v.Email == "" {
 		return a, nil
 	}
-	for _, role := range []lists.Role{lists.RoleOwner, lists.RoleModerator, lists.RoleMember} {
-		if role == lists.RoleOwner && a.Owner || role == lists.RoleModerator && a.Moderator {
-			continue
-		}
-		m, err := u.o.Lists.GetMember(ctx, l.Address(), v.Email, role)
-		var nf *lists.NotFoundError
-		var inv *lists.InvalidError
-		switch {
-		case errors.As(err, &nf) || errors.As(err, &inv):
-			continue
-		case err != nil:
-			return nil, err
-		}
-		switch role {
-		case lists.RoleOwner:
-			a.Owner, a.Moderator = true, true
-		case lists.RoleModerator:
-			a.Moderator = true
-		case lists.RoleMember:
-			a.Member, a.Self = true, m
-		}
+	r, err := u.o.Lists.RolesOf(ctx, l.Address(), v.Email)
+	if err != nil {
+		return nil, err
 	}
+	a.Owner = a.Owner || r.Owner
+	a.Moderator = a.Moderator || r.Owner || r.Moderator
+	a.Member, a.Self = r.Member != nil, r.Member
 	return a, nil
 }
 
