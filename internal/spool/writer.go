@@ -11,6 +11,12 @@ import (
 
 const writeChunk = 64 << 10 // bytes buffered before a write(2)
 
+// pageSize is the largest write(2) at offset 0 that a kill cannot cut
+// short: the kernel copies a write page by page and stops between pages
+// when the process gets a fatal signal. 4 KiB is the smallest page size
+// Linux uses.
+const pageSize = 4096
+
 // Writer receives the body of a new message. Nothing is durable until
 // Commit returns nil; Abort (or a failed Commit) leaves no trace.
 type Writer struct {
@@ -121,7 +127,12 @@ func (w *Writer) commit() (*Message, error) {
 	}
 	bodyLen := w.flushed + int64(len(w.buf)) - w.bodyOff
 	lenOff := w.bodyOff - bodyLenBytes
-	inBuffer := w.flushed == 0
+	// A file that fits in the first page goes out in one write(2) with
+	// its final magic. A longer one is written with the partial magic and
+	// patched after: a write(2) of several pages stops between pages when
+	// the process is killed, which would leave a committed-looking file
+	// with a truncated body.
+	inBuffer := w.flushed == 0 && len(w.buf)+crcBytes <= pageSize
 	if inBuffer {
 		// Everything is still in the buffer: one write(2) for the whole file.
 		copy(w.buf, Magic)
