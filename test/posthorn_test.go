@@ -31,6 +31,7 @@ type relayConfig struct {
 // posthorn is a running "posthorn serve".
 type posthorn struct {
 	Addr    string // SMTP listener, 127.0.0.1:PORT
+	HTTP    string // HTTP listener, "" when there is none
 	Config  string // config file path
 	LogFile string // its stderr
 	bin     string
@@ -85,6 +86,7 @@ func newRelayConfig(t testing.TB, rc relayConfig) *posthorn {
 	addr := postfix.FreeAddr(t)
 	return &posthorn{
 		Addr:    addr,
+		HTTP:    rc.HTTPListen,
 		Config:  writeConfig(t, dir, addr, rc),
 		LogFile: filepath.Join(dir, "posthorn.log"),
 		bin:     posthornBinary(t),
@@ -92,7 +94,7 @@ func newRelayConfig(t testing.TB, rc relayConfig) *posthorn {
 }
 
 // startPosthorn runs "posthorn serve" with a fresh config and waits until
-// its SMTP port accepts connections. A port taken in the meantime by
+// its SMTP port (and HTTP port, if any) accepts connections. A port taken in the meantime by
 // someone else is retried with another.
 func startPosthorn(t testing.TB, rc relayConfig) *posthorn {
 	t.Helper()
@@ -129,9 +131,15 @@ func (p *posthorn) serve(t testing.TB) error {
 		close(p.done)
 	}()
 	t.Cleanup(func() { p.stop(t) })
-	if err := postfix.WaitListening(p.Addr, 30*time.Second, p.alive); err != nil {
-		p.stop(t)
-		return fmt.Errorf("%w; log:\n%s", err, p.logTail(30))
+	// The SMTP listener opens before the HTTP one: wait for both.
+	for _, addr := range []string{p.Addr, p.HTTP} {
+		if addr == "" {
+			continue
+		}
+		if err := postfix.WaitListening(addr, 30*time.Second, p.alive); err != nil {
+			p.stop(t)
+			return fmt.Errorf("%w; log:\n%s", err, p.logTail(30))
+		}
 	}
 	return nil
 }

@@ -131,7 +131,7 @@ func (r *crashRun) restart(t *testing.T, cycle int) (p *proc, recovered int) {
 	p = r.start(t)
 	recovered, corrupt := recovery(t, p.log)
 	if corrupt != 0 {
-		t.Errorf("cycle %d: restart found %d corrupt spool files", cycle, corrupt)
+		t.Errorf("cycle %d: restart found %d corrupt spool files; why:\n%s", cycle, corrupt, grepFile(p.log, "corrupt spool file"))
 	}
 	return p, recovered
 }

@@ -335,6 +335,21 @@ func grepLog(paths []string, s string, max int) []string {
 }
 
 // tail returns the last n lines of a file.
+// grepFile returns the lines of path that contain sub.
+func grepFile(path, sub string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
 func tail(path string, n int) string {
 	return testutil.TailFile(path, n)
 }
