@@ -165,8 +165,8 @@ func serve(ctx context.Context, path string, cfg *config.Config, logger *slog.Lo
 		return err
 	}
 	defer d.store.Close()
-	if cfg.SpoolSync == "filesystem" {
-		d.store.SetSyncMode(spool.SyncFS)
+	if err := d.store.SetSyncMode(spoolSyncMode(cfg.SpoolSync)); err != nil {
+		return err
 	}
 	drop, err := spool.Open(p.maildrop, p.quarantine, logger)
 	if err != nil {
@@ -419,4 +419,15 @@ func lockDataDir(path string) (*os.File, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// spoolSyncMode maps the spool_sync setting to the spool's mode.
+func spoolSyncMode(name string) spool.SyncMode {
+	switch name {
+	case "filesystem":
+		return spool.SyncFS
+	case "journal":
+		return spool.SyncJournal
+	}
+	return spool.SyncFile
 }

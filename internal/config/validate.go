@@ -42,7 +42,7 @@ func (c *Config) Validate() Errors {
 	} else {
 		c.DataDir = filepath.Clean(c.DataDir)
 	}
-	oneOf(&errs, "spool_sync", c.SpoolSync, "file", "filesystem")
+	oneOf(&errs, "spool_sync", c.SpoolSync, "file", "filesystem", "journal")
 	oneOf(&errs, "log.level", c.Log.Level, "debug", "info", "warn", "error")
 	oneOf(&errs, "log.format", c.Log.Format, "json", "text")
 	c.SMTP.validate(&errs)

@@ -51,8 +51,8 @@ import (
 // rate does not. The GC runs at serve's GOGC of 50. Both figures include the benchmark's own client, which
 // is kept small (one reused buffer per session, raw socket). The spool is
 // created under $BENCH_DIR (default the test's temporary directory): put
-// it on the disk to measure, not on a tmpfs. SPOOL_SYNC=filesystem puts
-// the spool in SyncFS mode (spool_sync = "filesystem").
+// it on the disk to measure, not on a tmpfs. SPOOL_SYNC=filesystem or
+// journal puts the spool in that mode (spool_sync).
 //
 //	go test -run '^$' -bench Accept -benchtime 4000x ./internal/smtpd/
 func BenchmarkAccept(b *testing.B) {
@@ -133,8 +133,14 @@ func startAcceptServer(b *testing.B) (string, *queue.Queue) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { sp.Close() })
-	if os.Getenv("SPOOL_SYNC") == "filesystem" {
-		sp.SetSyncMode(spool.SyncFS)
+	switch os.Getenv("SPOOL_SYNC") {
+	case "filesystem":
+		err = sp.SetSyncMode(spool.SyncFS)
+	case "journal":
+		err = sp.SetSyncMode(spool.SyncJournal)
+	}
+	if err != nil {
+		b.Fatal(err)
 	}
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	mlog := maillog.New(logger, st, tr)

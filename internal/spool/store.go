@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -28,6 +29,16 @@ type Store struct {
 	tmpGrace   time.Duration
 	now        func() time.Time // dates write outcomes; nil = time.Now
 	stats      writeStats
+
+	jnl *journal // the appender in SyncJournal mode; else nil
+	// The journal's index, read by every store (a journal written in
+	// SyncJournal mode is recovered whatever the mode now).
+	jmu      sync.Mutex
+	jidx     map[string]jrec     // live journal records by queue id
+	segs     map[string]*segment // open segments by path
+	jseq     uint64              // highest segment number found by Scan
+	jdirf    *os.File
+	jdirSync *groupSync
 }
 
 // SetTempGrace makes repairing scans keep uncommitted files younger than d:
@@ -49,7 +60,8 @@ func Open(dir, quarantineDir string, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{dir: dir, prefix: filepath.Clean(dir) + string(filepath.Separator), quarantine: quarantineDir, log: log}
+	s := &Store{dir: dir, prefix: filepath.Clean(dir) + string(filepath.Separator), quarantine: quarantineDir, log: log,
+		jidx: make(map[string]jrec), segs: make(map[string]*segment)}
 	f, err := os.Open(dir)
 	switch {
 	case err == nil:
@@ -63,8 +75,20 @@ func Open(dir, quarantineDir string, log *slog.Logger) (*Store, error) {
 	return s, nil
 }
 
-// Close releases the directory handle.
+// Close releases the directory handles and the journal's segments. Writes
+// must have ended.
 func (s *Store) Close() error {
+	s.jmu.Lock()
+	for _, seg := range s.segs {
+		_ = seg.f.Close()
+	}
+	clear(s.segs)
+	clear(s.jidx)
+	if s.jdirf != nil {
+		_ = s.jdirf.Close()
+		s.jdirf, s.jdirSync = nil, nil
+	}
+	s.jmu.Unlock()
 	if s.dirf == nil {
 		return nil
 	}
@@ -84,18 +108,31 @@ const (
 	// whatever else is dirty on that file system, so it suits a file system
 	// that is not shared with heavy writers.
 	SyncFS
+	// SyncJournal: a new message that fits in one 64 KiB buffer is
+	// appended to a shared journal segment, one write and one fdatasync
+	// for every message committing at that moment, and gets a file of its
+	// own (as in SyncFile mode) only if it is still queued when its state
+	// is first saved. See journal.go.
+	SyncJournal
 )
 
 // SetSyncMode chooses how writes are made durable; call it before the
-// store is used. SyncFS needs a directory that can be opened (not a
-// write-only drop directory); otherwise the store stays in SyncFile mode.
-func (s *Store) SetSyncMode(m SyncMode) {
-	if m == SyncFS && s.dirf != nil {
+// store is used. SyncFS and SyncJournal need a directory that can be
+// opened (not a write-only drop directory); otherwise the store stays in
+// SyncFile mode.
+func (s *Store) SetSyncMode(m SyncMode) error {
+	s.fs, s.jnl = nil, nil
+	if s.dirf == nil {
+		return nil
+	}
+	switch m {
+	case SyncFS:
 		dirf := s.dirf
 		s.fs = newGroupSync(func() error { return syncfs(dirf) })
-		return
+	case SyncJournal:
+		return s.enableJournal()
 	}
-	s.fs = nil
+	return nil
 }
 
 // syncEpoch is the number of failed syncfs runs so far; a write that began
@@ -183,26 +220,31 @@ func (s *Store) Create(env *Envelope) (*Writer, error) {
 	if len(env.Rcpts) == 0 {
 		return nil, errors.New("spool: message without recipients")
 	}
-	tmp := s.path(env.ID)
 	epoch := s.syncEpoch()
-	f, err := openFile(tmp, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL, 0o600)
-	if err != nil {
-		return nil, s.noteWrite(&WriteError{Op: "create", Err: err})
-	}
 	bp := bufPool.Get().(*[]byte)
 	buf, err := encodeHead((*bp)[:0], env)
 	if err != nil {
-		_ = f.Close()
-		_ = os.Remove(tmp)
 		return nil, err
 	}
-	return &Writer{store: s, env: env, f: f, tmp: tmp, buf: buf, bodyOff: int64(len(buf)), epoch: epoch}, nil
+	w := &Writer{store: s, env: env, tmp: s.path(env.ID), buf: buf, bodyOff: int64(len(buf)), epoch: epoch}
+	if s.jnl == nil {
+		// A file from the start; in SyncJournal mode only once the message
+		// outgrows the buffer (see Writer.flush).
+		if err := w.create(); err != nil {
+			w.release()
+			return nil, s.noteWrite(err)
+		}
+	}
+	return w, nil
 }
 
 // Load decodes the message id (without verifying the body checksum).
 func (s *Store) Load(id string) (*Message, error) {
 	if !ValidID(id) {
 		return nil, fmt.Errorf("spool: invalid queue id %q", id)
+	}
+	if r, ok := s.journaled(id); ok {
+		return Decode(io.NewSectionReader(r.seg.f, r.off, r.n), r.n, false)
 	}
 	f, err := openFile(s.path(id), syscall.O_RDONLY, 0)
 	if err != nil {
@@ -219,14 +261,39 @@ func (s *Store) Load(id string) (*Message, error) {
 // Body is an open message body.
 type Body struct {
 	*io.SectionReader
-	f *os.File
+	f     *os.File
+	seg   *segment // when reading from the journal: f is nil
+	store *Store
 }
 
-// Close closes the underlying file.
-func (b *Body) Close() error { return b.f.Close() }
+// Close closes the underlying file, or lets go of the journal segment.
+func (b *Body) Close() error {
+	if b.seg == nil {
+		return b.f.Close()
+	}
+	s, seg := b.store, b.seg
+	b.seg = nil
+	s.jmu.Lock()
+	seg.refs--
+	drop := s.droppableLocked(seg)
+	s.jmu.Unlock()
+	if drop {
+		s.dropSegment(seg)
+	}
+	return nil
+}
 
 // OpenBody opens the body of m for reading.
 func (s *Store) OpenBody(m *Message) (*Body, error) {
+	s.jmu.Lock()
+	r, ok := s.jidx[m.Env.ID]
+	if ok {
+		r.seg.refs++
+	}
+	s.jmu.Unlock()
+	if ok {
+		return &Body{SectionReader: io.NewSectionReader(r.seg.f, r.off+m.BodyOff, m.BodyLen), seg: r.seg, store: s}, nil
+	}
 	f, err := openFile(s.path(m.Env.ID), syscall.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
@@ -243,6 +310,9 @@ func (s *Store) saveState(m *Message) error {
 	rec, err := encodeState(&m.State)
 	if err != nil {
 		return err
+	}
+	if r, ok := s.journaled(m.Env.ID); ok {
+		return s.materialize(m, r, rec)
 	}
 	epoch := s.syncEpoch()
 	f, err := openFile(s.path(m.Env.ID), syscall.O_WRONLY, 0)
@@ -271,6 +341,9 @@ func (s *Store) Remove(id string) error {
 	if !ValidID(id) {
 		return fmt.Errorf("spool: invalid queue id %q", id)
 	}
+	if r, ok := s.journaled(id); ok {
+		return s.noteWrite(s.removeJournaled(id, r))
+	}
 	if err := os.Remove(s.path(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return s.noteWrite(&WriteError{Op: "remove", Err: err})
 	}
@@ -278,6 +351,15 @@ func (s *Store) Remove(id string) error {
 		return s.noteWrite(&WriteError{Op: "fsync directory", Err: err})
 	}
 	return s.noteWrite(nil)
+}
+
+// Has reports whether message id is queued here (committed or not).
+func (s *Store) Has(id string) bool {
+	if _, ok := s.journaled(id); ok {
+		return true
+	}
+	_, err := os.Lstat(s.path(id))
+	return err == nil
 }
 
 // Adopt moves a committed message file from another spool on the same file
@@ -298,18 +380,24 @@ func (s *Store) Adopt(from *Store, id string) error {
 	return s.noteWrite(from.syncEntry(s.path(id)))
 }
 
-// ScanResult is one file found by Scan.
+// ScanResult is one message found by Scan.
 type ScanResult struct {
 	ID  string
 	Msg *Message // nil when Err is set
 	Err error    // a *CorruptError or an I/O error
 }
 
-// Scan reads every committed message in the directory, in no particular
-// order. With repair set (the daemon at start), leftover temporary files —
-// messages never acknowledged — are removed and corrupt files quarantined;
-// without it (read-only tools) nothing is changed.
+// Scan reads every committed message, in files and in the journal, in no
+// particular order. With repair set (the daemon at start), leftover
+// temporary files — messages never acknowledged — are removed, corrupt
+// files quarantined and journal segments with nothing live deleted;
+// without it (read-only tools) nothing is changed. Nothing may write to
+// the store while it scans.
 func (s *Store) Scan(repair bool, fn func(ScanResult)) error {
+	found, err := s.scanJournal(repair, fn)
+	if err != nil {
+		return err
+	}
 	d, err := os.Open(s.dir)
 	if err != nil {
 		return err
@@ -319,18 +407,20 @@ func (s *Store) Scan(repair bool, fn func(ScanResult)) error {
 	for {
 		names, err := d.Readdirnames(1024)
 		for _, name := range names {
-			s.scanOne(name, repair, scratch, fn)
+			s.scanOne(name, repair, scratch, fn, found)
 		}
 		if err == io.EOF {
-			return nil
+			break
 		}
 		if err != nil {
 			return err
 		}
 	}
+	s.indexJournal(found, repair, fn)
+	return nil
 }
 
-func (s *Store) scanOne(name string, repair bool, scratch []byte, fn func(ScanResult)) {
+func (s *Store) scanOne(name string, repair bool, scratch []byte, fn func(ScanResult), journal map[string]jfound) {
 	if strings.HasPrefix(name, tmpPrefix) {
 		s.dropPartial(name, repair, &PartialError{"temporary file"})
 		return
@@ -338,29 +428,59 @@ func (s *Store) scanOne(name string, repair bool, scratch []byte, fn func(ScanRe
 	if !ValidID(name) {
 		return
 	}
+	_, inJournal := journal[name]
 	m, err := s.decodeFile(name, repair, scratch)
 	var pe *PartialError
 	if errors.As(err, &pe) {
 		s.dropPartial(name, repair, pe)
 		return
 	}
+	if err == nil && m.Env.ID != name {
+		err = &CorruptError{Reason: fmt.Sprintf("envelope id %s does not match file name", m.Env.ID)}
+	}
 	if err != nil {
 		var ce *CorruptError
-		if errors.As(err, &ce) && repair {
+		isCorrupt := errors.As(err, &ce)
+		if isCorrupt && inJournal {
+			// A copy from the journal that a crash cut short: the journal
+			// record still holds the message.
+			if repair {
+				s.log.Warn("removing an unfinished copy of a journal message", slog.String("file", name), slog.String("error", err.Error()))
+				_ = os.Remove(filepath.Join(s.dir, name))
+			}
+			return
+		}
+		if isCorrupt && repair {
 			s.quarantineFile(name, err)
 		}
 		fn(ScanResult{ID: name, Err: err})
 		return
 	}
-	if m.Env.ID != name {
-		err := &CorruptError{Reason: fmt.Sprintf("envelope id %s does not match file name", m.Env.ID)}
+	if inJournal {
+		// Copied from the journal: the file has the newer state and wins.
+		// Make sure it is durable before its record stops counting.
+		delete(journal, name)
 		if repair {
-			s.quarantineFile(name, err)
+			s.settleFile(name)
 		}
-		fn(ScanResult{ID: name, Err: err})
-		return
 	}
 	fn(ScanResult{ID: name, Msg: m})
+}
+
+// settleFile fdatasyncs a file found at start whose journal record is
+// about to be forgotten (a crash may have come before its own sync).
+func (s *Store) settleFile(name string) {
+	f, err := openFile(filepath.Join(s.dir, name), syscall.O_RDONLY, 0)
+	if err == nil {
+		err = fdatasync(f)
+		_ = f.Close()
+	}
+	if err == nil && s.sync != nil {
+		err = s.sync.Sync()
+	}
+	if err != nil {
+		s.log.Warn("cannot sync a message file copied from the journal", slog.String("file", name), slog.String("error", err.Error()))
+	}
 }
 
 // dropPartial removes an uncommitted file when repairing, unless it is

@@ -12,7 +12,9 @@ import (
 func openSyncFS(t testing.TB) *Store {
 	t.Helper()
 	s := openStore(t)
-	s.SetSyncMode(SyncFS)
+	if err := s.SetSyncMode(SyncFS); err != nil {
+		t.Fatal(err)
+	}
 	if s.fs == nil {
 		t.Fatal("SyncFS mode not taken")
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"syscall"
 )
 
 const writeChunk = 64 << 10 // bytes buffered before a write(2)
@@ -31,6 +32,7 @@ type Writer struct {
 	err     error
 	done    bool
 	epoch   uint64 // Store.syncEpoch when the file was created
+	created bool   // the file exists (Abort removes it)
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, writeChunk+4096); return &b }}
@@ -85,9 +87,24 @@ func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
 	return total, w.err
 }
 
+// create opens the message's own file.
+func (w *Writer) create() error {
+	f, err := openFile(w.tmp, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL, 0o600)
+	if err != nil {
+		return &WriteError{Op: "create", Err: err}
+	}
+	w.f, w.created = f, true
+	return nil
+}
+
 func (w *Writer) flush() {
 	if len(w.buf) == 0 || w.err != nil {
 		return
+	}
+	if w.f == nil {
+		if w.err = w.create(); w.err != nil {
+			return
+		}
 	}
 	n, err := w.f.Write(w.buf)
 	w.flushed += int64(n)
@@ -132,6 +149,9 @@ func (w *Writer) commit() (*Message, error) {
 	// patched after: a write(2) of several pages stops between pages when
 	// the process is killed, which would leave a committed-looking file
 	// with a truncated body.
+	if w.f == nil && w.store.jnl != nil {
+		return w.commitJournal(bodyLen, lenOff)
+	}
 	inBuffer := w.flushed == 0 && len(w.buf)+crcBytes <= pageSize
 	if inBuffer {
 		// Everything is still in the buffer: one write(2) for the whole file.
@@ -195,6 +215,20 @@ func (w *Writer) commit() (*Message, error) {
 	return m, nil
 }
 
+// commitJournal appends the whole message, still in the buffer, to the
+// journal (SyncJournal mode).
+func (w *Writer) commitJournal(bodyLen, lenOff int64) (*Message, error) {
+	copy(w.buf, Magic)
+	binary.LittleEndian.PutUint64(w.buf[lenOff:], uint64(bodyLen))
+	w.buf = binary.LittleEndian.AppendUint32(w.buf, w.crc)
+	if err := w.store.jnl.append(w.env.ID, w.buf); err != nil {
+		return nil, err
+	}
+	m := &Message{Env: *w.env, State: InitialState(w.env), BodyOff: w.bodyOff, BodyLen: bodyLen}
+	m.StateEnd = int64(len(w.buf))
+	return m, nil
+}
+
 // Abort discards the message.
 func (w *Writer) Abort() {
 	if w.done {
@@ -213,7 +247,9 @@ func (w *Writer) cleanup() {
 		_ = w.f.Close()
 		w.f = nil
 	}
-	_ = os.Remove(w.tmp)
+	if w.created {
+		_ = os.Remove(w.tmp)
+	}
 }
 
 func (w *Writer) release() {
