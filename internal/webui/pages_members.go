@@ -28,6 +28,7 @@ type membersData struct {
 	Next    string // URL of the next page, "" on the last
 	First   string // URL of the first page, "" on the first
 	Problem string
+	Notice  string
 }
 
 func memberRoles() []string {
@@ -41,6 +42,9 @@ func (u *UI) members(w http.ResponseWriter, r *http.Request, a *access) {
 	d := membersData{A: a, Search: strings.TrimSpace(q.Get("q")), Role: q.Get("role"), Roles: memberRoles()}
 	if d.Role != "" && !lists.Role(d.Role).Valid() {
 		d.Role = ""
+	}
+	if q.Get("done") == "mode" {
+		d.Notice = "The delivery mode and digest format were saved."
 	}
 	n := pageSize
 	if v, err := strconv.Atoi(q.Get("n")); err == nil && v > 0 {

@@ -166,6 +166,7 @@ func (u *UI) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /lists/{list}/members/add", u.page(needOwner, u.membersAdd))
 	mux.HandleFunc("POST /lists/{list}/members/remove", u.page(needOwner, u.membersRemove))
 	mux.HandleFunc("POST /lists/{list}/members/import", u.page(needOwner, u.membersImport))
+	mux.HandleFunc("POST /lists/{list}/members/mode", u.page(needOwner, u.membersMode))
 	mux.HandleFunc("GET /lists/{list}/held", u.page(needModerator, u.held))
 	mux.HandleFunc("POST /lists/{list}/held", u.page(needModerator, u.heldPost))
 	mux.HandleFunc("GET /lists/{list}/held/{id}", u.page(needModerator, u.heldView))
