@@ -49,7 +49,9 @@ const membersUsage = `usage: posthorn members [--config FILE] COMMAND
   list LIST [--search S] [--role R] [--json]
   import LIST FILE.csv [--role R]     (columns: address[,name[,role]])
   export LIST [--role R]              (CSV on standard output)
-roles: member (default), moderator, owner, nonmember
+  set LIST ADDRESS... [--mode regular|digest] [--digest-format mime|plain]
+roles: member (default), moderator, owner, nonmember; only members have a
+delivery mode (each post, or digests) and a digest format
 exit status: 0 done, 1 refused or failed, 2 usage`
 
 // listSecretFile is the site secret in the data directory; the daemon and
@@ -284,6 +286,7 @@ func membersVerbs() map[string]listsVerb {
 		"list":   {valued: []string{"--search", "--role"}, switches: []string{"--json"}, run: membersList},
 		"import": {valued: []string{"--role"}, run: membersImport},
 		"export": {valued: []string{"--role"}, run: membersExport},
+		"set":    {valued: []string{"--mode", "--digest-format"}, run: membersSet},
 	}
 }
 
@@ -677,11 +680,14 @@ func pluralES(n int) string {
 }
 
 type memberOut struct {
-	Address    string `json:"address"`
-	Name       string `json:"name"`
-	Role       string `json:"role"`
-	Delivery   string `json:"delivery"`
-	Moderation string `json:"moderation,omitempty"` // "" = the list default
+	Address  string `json:"address"`
+	Name     string `json:"name"`
+	Role     string `json:"role"`
+	Delivery string `json:"delivery"`
+	// Mode and DigestFormat are those of member rows, "" for other roles.
+	Mode         string `json:"mode,omitempty"`
+	DigestFormat string `json:"digest_format,omitempty"`
+	Moderation   string `json:"moderation,omitempty"` // "" = the list default
 }
 
 // allMembers pages through the members matching q.
@@ -722,6 +728,9 @@ func membersList(c *listsCommand) error {
 	out := []memberOut{}
 	err = c.allMembers(c.args.words[0], lists.MemberQuery{Role: role, Search: c.args.opts["--search"]}, func(m *lists.Member) error {
 		mo := memberOut{Address: m.Address, Name: m.DisplayName, Role: string(m.Role), Delivery: string(m.Delivery)}
+		if m.Role == lists.RoleMember {
+			mo.Mode, mo.DigestFormat = string(m.Mode), string(m.DigestFormat)
+		}
 		if m.Moderation != nil {
 			mo.Moderation = string(*m.Moderation)
 		}
@@ -735,9 +744,9 @@ func membersList(c *listsCommand) error {
 		return writeJSONTo(c.stdout, out)
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ADDRESS\tROLE\tDELIVERY\tMODERATION\tNAME")
+	fmt.Fprintln(tw, "ADDRESS\tROLE\tDELIVERY\tMODE\tMODERATION\tNAME")
 	for _, m := range out {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.Address, m.Role, m.Delivery, orDefault(m.Moderation), m.Name)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Address, m.Role, m.Delivery, modeText(m), orDefault(m.Moderation), m.Name)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
