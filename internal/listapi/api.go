@@ -81,6 +81,7 @@ func New(o Options) (*API, error) {
 	m.HandleFunc("POST /api/v1/lists/{list}/members", a.on(needOwner, a.addMembers))
 	m.HandleFunc("POST /api/v1/lists/{list}/members/remove", a.on(needOwner, a.removeMembers))
 	m.HandleFunc("DELETE /api/v1/lists/{list}/members/{address}", a.on(needOwner, a.removeMember))
+	m.HandleFunc("PATCH /api/v1/lists/{list}/members/{address}", a.on(needOwner, a.patchMember))
 	m.HandleFunc("GET /api/v1/lists/{list}/held", a.on(needModerator, a.held))
 	m.HandleFunc("POST /api/v1/lists/{list}/held", a.on(needModerator, a.moderateMany))
 	m.HandleFunc("GET /api/v1/lists/{list}/held/{id}", a.on(needModerator, a.heldOne))

@@ -29,6 +29,7 @@ func endpoints() []endpoint {
 		{"members add", "POST", fixed(lp("members")), map[string]any{"members": []map[string]string{{"address": "new@example.net"}}}, owner},
 		{"members remove", "POST", fixed(lp("members/remove")), map[string]any{"members": []map[string]string{{"address": "victim@example.net"}}}, owner},
 		{"member delete", "DELETE", fixed(lp("members/victim2@example.net")), nil, owner},
+		{"member mode", "PATCH", fixed(lp("members/victim3@example.net")), map[string]any{"mode": "digest", "digest_format": "plain"}, owner},
 		{"held", "GET", fixed(lp("held")), nil, moderator},
 		{"held post", "GET", heldPath, nil, moderator},
 		{"held decide", "POST", heldPath, map[string]any{"action": "defer"}, moderator},
@@ -50,6 +51,7 @@ func TestRoleTable(t *testing.T) {
 			f := newFixture(t)
 			f.add(t, testList, "victim@example.net", "member")
 			f.add(t, testList, "victim2@example.net", "member")
+			f.add(t, testList, "victim3@example.net", "member")
 			id := f.hold(t, "stranger@example.net", "held one", post("stranger@example.net", "held one", "hello"))
 			for _, ep := range endpoints() {
 				body := ep.body
@@ -78,12 +80,22 @@ func TestRoleTable(t *testing.T) {
 					}
 				}
 			}
+			if rank(who) >= rank(owner) {
+				if m, err := f.st.GetMember(t.Context(), testList, "victim3@example.net", "member"); err != nil ||
+					m.Mode != "digest" || m.DigestFormat != "plain" {
+					t.Errorf("victim3's mode not changed by %s: %+v, %v", who, m, err)
+				}
+			}
 			// Nothing a refused role asked for happened.
 			if rank(who) < rank(owner) {
 				for _, v := range []string{"victim@example.net", "victim2@example.net"} {
 					if _, err := f.st.GetMember(t.Context(), testList, v, "member"); err != nil {
 						t.Errorf("%s removed by %s: %v", v, who, err)
 					}
+				}
+				if m, err := f.st.GetMember(t.Context(), testList, "victim3@example.net", "member"); err != nil ||
+					m.Mode != "regular" || m.DigestFormat != "mime" {
+					t.Errorf("victim3's mode changed by %s: %+v, %v", who, m, err)
 				}
 				if l, _ := f.st.GetList(t.Context(), testList); l.Settings.SubjectPrefix != "[wikitech-l] " {
 					t.Errorf("settings changed by %s: prefix %q", who, l.Settings.SubjectPrefix)

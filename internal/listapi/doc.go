@@ -30,6 +30,14 @@
 // settings and members; a moderator (or owner) row grants held posts and
 // decisions; anybody logged in may see a list that is not private.
 //
+// # Member delivery mode
+//
+//	PATCH members/ADDRESS {mode?, digest_format?}
+//	  ─ not an address, neither key, an unknown value ─▶ 400 naming the field
+//	  ─ mode digest and the list sends no digests ─────▶ 409 field mode
+//	  ─ no member row for the address ─────────────────▶ 404
+//	  └ SetDigestFormat, SetDeliveryMode ─▶ audit members.mode ─▶ 200 the row
+//
 // # Settings change
 //
 //	PATCH {settings, reason, confirm, rev?, dry_run?}
