@@ -91,4 +91,43 @@ func TestListAPIThroughDaemon(t *testing.T) {
 	if !strings.Contains(hist, wuiOwner) || !strings.Contains(hist, "shorter prefix") {
 		t.Fatalf("history does not name the token's user and reason:\n%s", hist)
 	}
+	// The owner switches bob to plain-text digests (the moderator may not),
+	// the CLI sees it and switches him back, and the API sees that.
+	bob := "/api/v1/lists/" + wuiList + "/members/bob@example.net"
+	if code, body := s.api(t, mod, "PATCH", bob, map[string]string{"mode": "digest"}); code != http.StatusForbidden {
+		t.Fatalf("moderator setting a member's mode: %d %s", code, body)
+	}
+	if code, body := s.api(t, owner, "PATCH", bob, map[string]string{"mode": "fortnightly"}); code != http.StatusBadRequest {
+		t.Fatalf("unknown mode: %d %s", code, body)
+	}
+	code, body = s.api(t, owner, "PATCH", bob, map[string]string{"mode": "digest", "digest_format": "plain"})
+	if code != http.StatusOK {
+		t.Fatalf("owner setting a member's mode: %d %s", code, body)
+	}
+	var rows []struct {
+		Address      string `json:"address"`
+		Mode         string `json:"mode"`
+		DigestFormat string `json:"digest_format"`
+	}
+	out := s.p.cli(t, "members", "list", wuiList, "--json")
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("members list --json: %v\n%s", err, out)
+	}
+	for _, r := range rows {
+		if r.Address == "bob@example.net" && (r.Mode != "digest" || r.DigestFormat != "plain") {
+			t.Errorf("the CLI sees bob as %s, %s", r.Mode, r.DigestFormat)
+		}
+	}
+	s.p.cli(t, "members", "set", wuiList, "bob@example.net", "--mode", "regular")
+	var page struct {
+		Members []struct {
+			Mode         string `json:"mode"`
+			DigestFormat string `json:"digest_format"`
+		} `json:"members"`
+	}
+	code, body = s.api(t, owner, "GET", "/api/v1/lists/"+wuiList+"/members?prefix=bob", nil)
+	if err := json.Unmarshal([]byte(body), &page); err != nil || code != http.StatusOK || len(page.Members) != 1 ||
+		page.Members[0].Mode != "regular" || page.Members[0].DigestFormat != "plain" {
+		t.Errorf("the API sees bob after the CLI: %d %s", code, body)
+	}
 }
