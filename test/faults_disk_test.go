@@ -123,12 +123,24 @@ const fastRetry = "down_backoff = \"200ms\"\ndown_backoff_max = \"1s\"\n" // in 
 
 // TestFullSpool fills a 2 MiB spool: clients get 4xx (never 5xx), every
 // message acknowledged before is delivered intact once the upstream takes
-// mail again, and new mail is accepted when the space is back.
+// mail again, and new mail is accepted when the space is back. The 48 KiB
+// messages fit in the journal's buffer, so with the default spool_sync
+// they go to the journal and, deferred, are copied to files of their own;
+// with "file" each has its own file from the start.
 func TestFullSpool(t *testing.T) {
 	t.Parallel()
+	for _, mode := range []string{"journal", "file"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			testFullSpool(t, mode)
+		})
+	}
+}
+
+func testFullSpool(t *testing.T, mode string) {
 	up := testutil.NewUpstream(t)
 	up.SetScript(deferring())
-	p, qdir := spoolOnTmpfs(t, "2m", relayConfig{Upstreams: []string{up.Addr()}, Extra: fastRetry})
+	p, qdir := spoolOnTmpfs(t, "2m", relayConfig{Upstreams: []string{up.Addr()}, Extra: fastRetry, SpoolSync: mode})
 
 	var acked []int
 	full := 0
@@ -137,7 +149,13 @@ func TestFullSpool(t *testing.T) {
 		err := sendMessage(p.Addr, "app@example.org", fmt.Sprintf("rcpt-%d@example.net", seq), faultMessage(seq))
 		switch code := replyOf(err); {
 		case code == 250:
-			if full > 0 {
+			// In "file" mode nothing frees space while the upstream defers.
+			// In journal mode the relay itself does, now and then: a copy
+			// of a deferred message to its own file that fails for lack of
+			// space is removed again, and so is the unfinished end of a
+			// journal write; a message that then fits is rightly taken
+			// (and must be delivered like the others, checked below).
+			if full > 0 && mode == "file" {
 				t.Errorf("seq %d accepted after the spool was full, before any space was freed", seq)
 			}
 			acked = append(acked, seq)
@@ -182,11 +200,15 @@ func TestFullSpool(t *testing.T) {
 // TestReadOnlySpool remounts the spool read-only: clients get 4xx, a
 // message delivered meanwhile stays queued until it can be removed (never
 // lost, never sent twice), and all is well after remounting read-write.
+// It runs with spool_sync = "file": in journal mode the open journal
+// segment keeps the kernel from remounting the file system read-only
+// (EBUSY), so the fault cannot be made this way; the journal's handling of
+// failed writes and syncs is tested in internal/spool.
 func TestReadOnlySpool(t *testing.T) {
 	t.Parallel()
 	up := testutil.NewUpstream(t)
 	up.SetScript(deferring())
-	p, qdir := spoolOnTmpfs(t, "8m", relayConfig{Upstreams: []string{up.Addr()}, Extra: fastRetry})
+	p, qdir := spoolOnTmpfs(t, "8m", relayConfig{Upstreams: []string{up.Addr()}, Extra: fastRetry, SpoolSync: "file"})
 	t.Cleanup(func() { _ = exec.Command("mount", "-o", "remount,rw", qdir).Run() })
 
 	if err := sendMessage(p.Addr, "app@example.org", "a@example.net", faultMessage(1)); err != nil {

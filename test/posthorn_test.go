@@ -24,6 +24,7 @@ type relayConfig struct {
 	MaxRecipients  int    // 0 = default
 	HTTPListen     string // "" = no HTTP listener
 	Hostname       string // "" = relay.test
+	SpoolSync      string // "" = the default
 	// Extra is appended to the file; it must start with a table header.
 	Extra string
 }
@@ -52,6 +53,9 @@ func writeConfig(t testing.TB, dir, addr string, rc relayConfig) string {
 	}
 	fmt.Fprintf(&b, "hostname = %q\n", host)
 	fmt.Fprintf(&b, "data_dir = %q\n", filepath.Join(dir, "data"))
+	if rc.SpoolSync != "" {
+		fmt.Fprintf(&b, "spool_sync = %q\n", rc.SpoolSync)
+	}
 	b.WriteString("\n[smtp]\n")
 	fmt.Fprintf(&b, "listen = [%q]\n", addr)
 	b.WriteString("trusted_networks = [\"127.0.0.0/8\"]\n")

@@ -15,7 +15,7 @@ func Default() *Config {
 	return &Config{
 		Hostname:  host,
 		DataDir:   "/var/lib/posthorn",
-		SpoolSync: "file",
+		SpoolSync: "journal",
 		TestFiles: []string{},
 		Log: Log{Level: "info", Format: "json",
 			Syslog: Syslog{Facility: "mail", AppName: "posthorn", Buffer: 10000}},

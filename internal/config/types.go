@@ -5,10 +5,11 @@ package config
 type Config struct {
 	Hostname string `toml:"hostname"` // default: os.Hostname()
 	DataDir  string `toml:"data_dir"` // default: "/var/lib/posthorn"
-	// SpoolSync is how the queue's writes reach stable storage: "file"
-	// (fdatasync each file, then the directory) or "filesystem" (one
-	// syncfs for every write waiting). Restart to change.
-	SpoolSync string `toml:"spool_sync"` // default "file"
+	// SpoolSync is how the queue's writes reach stable storage: "journal"
+	// (small new messages appended to a shared segment, one fdatasync per
+	// round), "file" (fdatasync each file, then the directory) or
+	// "filesystem" (one syncfs for every write waiting). Restart to change.
+	SpoolSync string `toml:"spool_sync"` // default "journal"
 	// TestFiles are more config test files (each holding [[test]] tables),
 	// relative to this file; globs allowed.
 	TestFiles []string  `toml:"test_files"` // default []

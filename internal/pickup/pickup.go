@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -135,8 +134,7 @@ func (p *Pickup) transfer(m *spool.Message) (*spool.Message, error) {
 }
 
 func (p *Pickup) queued(id string) bool {
-	_, err := os.Lstat(filepath.Join(p.Queue.Dir(), id))
-	return err == nil
+	return p.Queue.Has(id)
 }
 
 // copy writes the message into the queue as a new durable file with the same

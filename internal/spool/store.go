@@ -78,6 +78,10 @@ func Open(dir, quarantineDir string, log *slog.Logger) (*Store, error) {
 // Close releases the directory handles and the journal's segments. Writes
 // must have ended.
 func (s *Store) Close() error {
+	if s.jnl != nil && s.jnl.cur != nil {
+		s.retire(s.jnl.cur) // deleted if nothing in it is live
+		s.jnl.cur = nil
+	}
 	s.jmu.Lock()
 	for _, seg := range s.segs {
 		_ = seg.f.Close()

@@ -59,7 +59,7 @@ type scenario struct {
 	// killInRecovery kills the restarted daemon again as soon as it has
 	// redelivered its first message, and restarts it once more.
 	killInRecovery bool
-	// spoolSync is the spool_sync setting ("" = the default, "file").
+	// spoolSync is the spool_sync setting ("" = the default, "journal").
 	spoolSync string
 }
 
@@ -92,6 +92,7 @@ func TestCrashRestartDeliversAcknowledged(t *testing.T) {
 		{name: "upstream-hangs", fault: faultHangAfter},
 		{name: "kill-during-recovery", fault: faultDown, killInRecovery: true},
 		{name: "upstream-down-syncfs", fault: faultDown, spoolSync: "filesystem"},
+		{name: "upstream-up-file", fault: faultNone, spoolSync: "file"},
 	} {
 		t.Run(sc.name, func(t *testing.T) {
 			t.Parallel()

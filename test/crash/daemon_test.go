@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posthorn/posthorn/internal/spool"
 	"github.com/posthorn/posthorn/internal/testutil"
 )
 
@@ -273,11 +274,31 @@ func (d *daemon) checkSpoolDirs(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, e := range files {
+		if e.Name() == "journal" && e.IsDir() {
+			d.checkJournal(t)
+			continue
+		}
 		if strings.HasPrefix(e.Name(), "tmp-") {
 			t.Logf("temporary spool file left after a clean stop: %s", e.Name())
 			continue
 		}
 		t.Errorf("spool file %s left in the queue directory although the queue is empty", e.Name())
+	}
+}
+
+// checkJournal fails t if the journal of a stopped daemon with an empty
+// queue still holds a message, or cannot be read.
+func (d *daemon) checkJournal(t *testing.T) {
+	t.Helper()
+	st, err := spool.Open(filepath.Join(d.dataDir, "queue"), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Scan(false, func(r spool.ScanResult) {
+		t.Errorf("journal holds %s although the queue is empty (error: %v)", r.ID, r.Err)
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
 
