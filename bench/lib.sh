@@ -130,7 +130,7 @@ start_posthorn() {
 	cat >"$PH_CONF" <<CONF
 hostname = "relay.bench"
 data_dir = "$data"
-spool_sync = "${SPOOL_SYNC:-file}"
+spool_sync = "${SPOOL_SYNC:-journal}"
 
 [smtp]
 listen = ["127.0.0.1:$PH_PORT"]

@@ -14,7 +14,7 @@
 #   BENCH_DIR [/var/tmp]  where the scratch directory (data_dir, Postfix
 #                         queue) is created: put it on the disk to measure
 #   KEEP_WORK [0]     1 keeps the scratch directory (logs) afterwards
-#   SPOOL_SYNC [file] Posthorn's spool_sync: file or filesystem
+#   SPOOL_SYNC [journal] Posthorn's spool_sync: journal, file or filesystem
 #   PH_EXTRA  []      TOML appended to Posthorn's config (after [delivery]),
 #                     e.g. PH_EXTRA=$'[trace]\nmax_events = 0' to measure
 #                     the cost of the trace store

@@ -1,6 +1,7 @@
 // Package spool is Posthorn's durable message store: one file per message in
-// a single directory, written so that a message is on stable storage before
-// anyone is told it was accepted.
+// a single directory, or a record in a shared journal (SyncJournal), written
+// so that a message is on stable storage before anyone is told it was
+// accepted.
 //
 // # Life of a file
 //
@@ -23,6 +24,13 @@
 // checksum is valid wins, so a torn append at a crash falls back to the state
 // before it. A file whose envelope or body fails its checksum is moved to the
 // quarantine directory and reported, never delivered and never deleted.
+//
+// In SyncJournal mode (journal.go) a small new message gets no file at
+// first: its image is appended to a shared journal segment, one write and
+// one fdatasync for every message committing at that moment. It is given a
+// file when its state is first saved (it was not delivered at once); a
+// message delivered at once only has its record flagged done, and a
+// segment with nothing live is deleted.
 //
 // The on-disk format is documented in docs/spool.md.
 package spool
