@@ -88,7 +88,7 @@ func (s *stepped) attemptDue() string {
 		return ""
 	}
 	s.q.attempt(context.Background(), it)
-	return it.msg.Env.ID
+	return it.id
 }
 
 // state returns the recipient state of id ("" when it left the queue) and

@@ -15,7 +15,11 @@ import (
 
 // attempt delivers the pending recipients of an item the caller owns.
 func (q *Queue) attempt(ctx context.Context, it *item) {
-	m := it.msg
+	m, err := q.message(it)
+	if err != nil {
+		q.loadFailed(it, err)
+		return
+	}
 	p := q.pol.Load() // this attempt runs under one configuration
 	q.mu.Lock()
 	deleting := it.wantDelete // a deletion whose removal failed earlier
@@ -301,16 +305,20 @@ func (q *Queue) finish(p *Policy, it *item, st spool.State, now time.Time, age t
 	q.mu.Lock()
 	m.State = st
 	q.mu.Unlock()
-	if err := q.store.SaveState(m); err != nil {
+	saveErr := q.store.SaveState(m)
+	if saveErr != nil {
 		// The message stays queued with its previous state on disk; a
 		// restart may repeat deliveries already made (at least once).
-		q.mlog.Record(errEvent(&m.Env, "save state", err))
+		q.mlog.Record(errEvent(&m.Env, "save state", saveErr))
 	}
 	q.mu.Lock()
 	if st.Held {
 		it.place = inHeld
 	} else {
 		q.pushRetry(it)
+	}
+	if saveErr == nil {
+		q.coolLocked(it)
 	}
 	q.mu.Unlock()
 }

@@ -76,16 +76,12 @@ func SortSummaries(s []Summary) {
 // List describes every queued message, oldest first.
 func (q *Queue) List() []Summary {
 	q.mu.Lock()
-	out := make([]Summary, 0, len(q.items))
+	its := make([]*item, 0, len(q.items))
 	for _, it := range q.items {
-		s := Summarize(it.msg)
-		s.InFlight = it.place == inFlight
-		if it.place == inFresh {
-			s.NextAttempt = time.Time{}
-		}
-		out = append(out, s)
+		its = append(its, it)
 	}
 	q.mu.Unlock()
+	out := q.summaries(its)
 	SortSummaries(out)
 	return out
 }
@@ -94,20 +90,23 @@ func (q *Queue) List() []Summary {
 func (q *Queue) Show(id string) (*Detail, error) {
 	q.mu.Lock()
 	it, ok := q.items[id]
-	var s Summary
-	if ok {
-		s = Summarize(it.msg)
-		s.InFlight = it.place == inFlight
-	}
 	q.mu.Unlock()
 	if !ok {
 		return nil, fmt.Errorf("%s: %w", id, errNotFound)
 	}
-	h, err := ReadHeaders(q.store, it.msg)
+	ss := q.summaries([]*item{it})
+	if len(ss) == 0 {
+		return nil, fmt.Errorf("%s: %w", id, errNotFound)
+	}
+	m, err := q.store.Load(id) // its file as it is now
 	if err != nil {
 		return nil, err
 	}
-	return &Detail{Summary: s, Headers: h}, nil
+	h, err := ReadHeaders(q.store, m)
+	if err != nil {
+		return nil, err
+	}
+	return &Detail{Summary: ss[0], Headers: h}, nil
 }
 
 // ReadHeaders returns the header section of a spooled message (at most 64 KiB).
@@ -143,7 +142,10 @@ func (q *Queue) Flush(id string) error {
 		now := q.opts.Now()
 		mono := q.opts.Mono()
 		for _, it := range q.retry {
-			it.msg.State.NextAttempt = now
+			it.next = now
+			if it.msg != nil {
+				it.msg.State.NextAttempt = now
+			}
 			it.dueMono = mono
 		}
 		// Every key is now equal; the heap stays valid.
@@ -164,7 +166,7 @@ func (q *Queue) Flush(id string) error {
 	case inHeld:
 		return fmt.Errorf("%s is held; release it first", id)
 	}
-	q.mlog.Record(opEvent(&it.msg.Env, "flush"))
+	q.mlog.Record(opEvent(q.envLocked(it), "flush"))
 	return nil
 }
 
@@ -189,9 +191,14 @@ func (q *Queue) setHeld(id string, held bool) error {
 	if it.place == inFlight {
 		// Applied when the current attempt ends.
 		it.wantHold = held
+		env := q.envLocked(it)
 		q.mu.Unlock()
-		q.mlog.Record(opEvent(&it.msg.Env, action))
+		q.mlog.Record(opEvent(env, action))
 		return nil
+	}
+	if err := q.warmLocked(it); err != nil {
+		q.mu.Unlock()
+		return err
 	}
 	if it.msg.State.Held == held {
 		q.mu.Unlock()
@@ -217,12 +224,14 @@ func (q *Queue) setHeld(id string, held bool) error {
 		q.place(it, prev)
 		return err
 	}
+	env := &it.msg.Env
 	if held {
 		it.place = inHeld
+		q.coolLocked(it)
 	} else {
 		q.pushFresh(it)
 	}
-	q.mlog.Record(opEvent(&it.msg.Env, action))
+	q.mlog.Record(opEvent(env, action))
 	return nil
 }
 
@@ -246,10 +255,11 @@ func (q *Queue) Delete(id string) error {
 		q.mu.Unlock()
 		return fmt.Errorf("%s: %w", id, errNotFound)
 	}
+	env := q.envLocked(it)
 	if it.place == inFlight {
 		it.wantDelete = true
 		q.mu.Unlock()
-		q.mlog.Record(opEvent(&it.msg.Env, "delete"))
+		q.mlog.Record(opEvent(env, "delete"))
 		return nil
 	}
 	prev := it.place
@@ -264,8 +274,8 @@ func (q *Queue) Delete(id string) error {
 		q.mu.Unlock()
 		return err
 	}
-	q.mlog.Record(opEvent(&it.msg.Env, "delete"))
-	e := event(&it.msg.Env, maillog.Removed)
+	q.mlog.Record(opEvent(env, "delete"))
+	e := event(env, maillog.Removed)
 	e.Reply = "deleted by operator"
 	q.mlog.Record(e)
 	return nil

@@ -68,8 +68,12 @@ const (
 )
 
 type item struct {
-	msg   *spool.Message
+	id    string
+	msg   *spool.Message // nil while cold (see cold.go)
 	place place
+	// arrival and next are the envelope's arrival and the state's next
+	// attempt, kept while the item is cold.
+	arrival, next time.Time
 	elem  *list.Element // in fresh
 	index int           // in retry heap
 	// base is the message's age when it was added, at Mono() == addMono
@@ -178,14 +182,9 @@ func (q *Queue) Commit(w *spool.Writer) (*spool.Message, error) {
 func (q *Queue) Add(m *spool.Message) { q.add(m) }
 
 func (q *Queue) add(m *spool.Message) {
-	e := &m.Env
-	e.From, e.Client, e.Helo, e.Service = q.strs.get(e.From), q.strs.get(e.Client), q.strs.get(e.Helo), q.strs.get(e.Service)
-	for i := range m.State.Rcpts {
-		r := &m.State.Rcpts[i]
-		r.LastError, r.Upstream = q.strs.get(r.LastError), q.strs.get(r.Upstream)
-	}
+	q.intern(m)
 	now := q.opts.Now()
-	it := &item{msg: m, base: carried(m, now), addMono: q.opts.Mono()}
+	it := &item{id: m.Env.ID, msg: m, arrival: m.Env.Arrival, base: carried(m, now), addMono: q.opts.Mono()}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if _, dup := q.items[m.Env.ID]; dup {
@@ -200,6 +199,7 @@ func (q *Queue) add(m *spool.Message) {
 	default:
 		q.pushRetry(it)
 	}
+	q.coolLocked(it) // as it is on disk
 }
 
 // WriteHealth is the outcome of the spool's recent writes (commits, state
@@ -223,7 +223,7 @@ func (q *Queue) Stats() (n int, oldest time.Time) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for _, it := range q.items {
-		if a := it.msg.Env.Arrival; oldest.IsZero() || a.Before(oldest) {
+		if a := it.arrival; oldest.IsZero() || a.Before(oldest) {
 			oldest = a
 		}
 	}
@@ -261,6 +261,9 @@ func (q *Queue) pushFresh(it *item) {
 }
 
 func (q *Queue) pushRetry(it *item) {
+	if it.msg != nil {
+		it.next = it.msg.State.NextAttempt
+	}
 	q.setDue(it, q.opts.Now())
 	it.place = inRetry
 	heap.Push(&q.retry, it)

@@ -33,6 +33,7 @@ type setup struct {
 	mlog         *maillog.Log
 	dataTimeout  time.Duration
 	personalizer Personalizer
+	journal      bool // spool in SyncJournal mode
 }
 
 func start(t *testing.T, s setup) *env {
@@ -43,6 +44,11 @@ func start(t *testing.T, s setup) *env {
 	store, err := spool.Open(filepath.Join(s.dir, "queue"), filepath.Join(s.dir, "quarantine"), nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if s.journal {
+		if err := store.SetSyncMode(spool.SyncJournal); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var ups []courier.Upstream
 	for _, a := range s.upstreams {
@@ -346,7 +352,7 @@ func TestFreshNotStarvedByRetries(t *testing.T) {
 		if it == nil {
 			t.Fatal("nothing picked")
 		}
-		if it.msg.Env.ID[0] == 'f' {
+		if it.id[0] == 'f' {
 			fresh++
 		}
 	}
