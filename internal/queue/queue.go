@@ -74,8 +74,8 @@ type item struct {
 	// arrival and next are the envelope's arrival and the state's next
 	// attempt, kept while the item is cold.
 	arrival, next time.Time
-	elem  *list.Element // in fresh
-	index int           // in retry heap
+	elem          *list.Element // in fresh
+	index         int           // in retry heap
 	// base is the message's age when it was added, at Mono() == addMono
 	// (see clock.go); dueMono is when its retry is due by Mono.
 	base, addMono, dueMono time.Duration
