@@ -48,7 +48,7 @@ func carried(m *spool.Message, now time.Time) time.Duration {
 // age is how long it has been queued, by the rule above. q.mu need not be
 // held: base and addMono never change after add.
 func (q *Queue) age(it *item, now time.Time) time.Duration {
-	wall := max(now.Sub(it.arrival), 0)
+	wall := max(now.Sub(it.arrival.time()), 0)
 	return min(wall, it.base+q.opts.Mono()-it.addMono)
 }
 
@@ -62,14 +62,14 @@ func (q *Queue) maxWait() time.Duration {
 // setDue sets the monotonic due time of a retry from its wall-clock
 // next attempt. q.mu held.
 func (q *Queue) setDue(it *item, now time.Time) {
-	wait := min(max(it.next.Sub(now), 0), q.maxWait())
+	wait := min(max(it.next.time().Sub(now), 0), q.maxWait())
 	it.dueMono = q.opts.Mono() + wait
 }
 
 // due reports whether a retry is due at wall time now and monotonic time
 // mono, and how long until it is otherwise.
 func due(it *item, now time.Time, mono time.Duration) (bool, time.Duration) {
-	wallWait := it.next.Sub(now)
+	wallWait := it.next.time().Sub(now)
 	monoWait := it.dueMono - mono
 	wait := min(wallWait, monoWait)
 	return wait <= 0, wait

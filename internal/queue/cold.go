@@ -109,7 +109,7 @@ func (q *Queue) loadFailed(it *item, err error) {
 		it.place = inNone
 		return
 	}
-	it.next = q.opts.Now().Add(retryLoadDelay)
+	it.next = wallOf(q.opts.Now().Add(retryLoadDelay))
 	q.pushRetry(it)
 }
 
@@ -118,7 +118,7 @@ func (q *Queue) summaries(its []*item) []Summary {
 	type cold struct {
 		id    string
 		place place
-		next  time.Time
+		next  wallTime
 	}
 	out := make([]Summary, 0, len(its))
 	var colds []cold
@@ -143,9 +143,27 @@ func (q *Queue) summaries(its []*item) []Summary {
 		}
 		s := Summarize(m)
 		if c.place == inRetry {
-			s.NextAttempt = c.next
+			s.NextAttempt = c.next.time()
 		}
 		out = append(out, s)
 	}
 	return out
+}
+
+// wallTime is a wall-clock time in Unix nanoseconds, 0 for the zero time:
+// 8 bytes per item instead of time.Time's 24.
+type wallTime int64
+
+func wallOf(t time.Time) wallTime {
+	if t.IsZero() {
+		return 0
+	}
+	return wallTime(t.UnixNano())
+}
+
+func (w wallTime) time() time.Time {
+	if w == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(w))
 }

@@ -142,7 +142,7 @@ func (q *Queue) Flush(id string) error {
 		now := q.opts.Now()
 		mono := q.opts.Mono()
 		for _, it := range q.retry {
-			it.next = now
+			it.next = wallOf(now)
 			if it.msg != nil {
 				it.msg.State.NextAttempt = now
 			}

@@ -57,7 +57,7 @@ type Options struct {
 	Logger  *slog.Logger
 }
 
-type place int
+type place uint8
 
 const (
 	inNone place = iota
@@ -67,18 +67,20 @@ const (
 	inHeld
 )
 
+// item is one queued message. Its fields are ordered for size: a large
+// backlog is mostly items (see cold.go).
 type item struct {
-	id    string
-	msg   *spool.Message // nil while cold (see cold.go)
-	place place
+	id  string
+	msg *spool.Message // nil while cold (see cold.go)
 	// arrival and next are the envelope's arrival and the state's next
 	// attempt, kept while the item is cold.
-	arrival, next time.Time
+	arrival, next wallTime
 	elem          *list.Element // in fresh
 	index         int           // in retry heap
 	// base is the message's age when it was added, at Mono() == addMono
 	// (see clock.go); dueMono is when its retry is due by Mono.
 	base, addMono, dueMono time.Duration
+	place                  place
 	// Operator requests that arrive while the item is in flight, applied
 	// when the attempt ends.
 	wantHold, wantDelete, wantFlush bool
@@ -184,7 +186,7 @@ func (q *Queue) Add(m *spool.Message) { q.add(m) }
 func (q *Queue) add(m *spool.Message) {
 	q.intern(m)
 	now := q.opts.Now()
-	it := &item{id: m.Env.ID, msg: m, arrival: m.Env.Arrival, base: carried(m, now), addMono: q.opts.Mono()}
+	it := &item{id: m.Env.ID, msg: m, arrival: wallOf(m.Env.Arrival), base: carried(m, now), addMono: q.opts.Mono()}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if _, dup := q.items[m.Env.ID]; dup {
@@ -223,7 +225,7 @@ func (q *Queue) Stats() (n int, oldest time.Time) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for _, it := range q.items {
-		if a := it.arrival; oldest.IsZero() || a.Before(oldest) {
+		if a := it.arrival.time(); oldest.IsZero() || a.Before(oldest) {
 			oldest = a
 		}
 	}
@@ -262,7 +264,7 @@ func (q *Queue) pushFresh(it *item) {
 
 func (q *Queue) pushRetry(it *item) {
 	if it.msg != nil {
-		it.next = it.msg.State.NextAttempt
+		it.next = wallOf(it.msg.State.NextAttempt)
 	}
 	q.setDue(it, q.opts.Now())
 	it.place = inRetry
