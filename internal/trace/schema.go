@@ -93,7 +93,9 @@ var migrations = []string{
 	`CREATE INDEX segments_link ON segments (queue_id, parent) WHERE parent IS NOT NULL`,
 }
 
-// writerPragmas tune the writer's connection. A larger cache and a WAL
+// writerPragmas tune the writer's connection. A larger cache (8 MiB: 16
+// MiB wrote 5-10 % faster in BenchmarkWriteRelay, but the relay must stay
+// under 100 MB resident with 100,000 messages queued) and a WAL
 // checkpointed every 8192 pages (32 MB) instead of 1000 let a hot index
 // page be written back once for many commits, with fewer fsyncs. The WAL
 // file is truncated back to 32 MB after a checkpoint. Temporary storage
@@ -101,7 +103,7 @@ var migrations = []string{
 // of costing file writes. store.Open already
 // sets synchronous=NORMAL: a commit is not fsynced, only checkpoints are.
 var writerPragmas = []string{
-	`PRAGMA cache_size = -16384`,
+	`PRAGMA cache_size = -8192`,
 	`PRAGMA wal_autocheckpoint = 8192`,
 	`PRAGMA journal_size_limit = 33554432`,
 	`PRAGMA temp_store = MEMORY`,
