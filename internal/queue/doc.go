@@ -21,4 +21,9 @@
 //
 // A message with no pending recipient left is removed from the spool. Null
 // sender messages and our own notices never cause a notification.
+//
+// Items in retry and held are cold (cold.go): once their state is on disk
+// they drop the message and keep only what scheduling needs; the message is
+// read back from the spool when it is next attempted or asked about. So a
+// backlog of deferred mail costs about a hundred bytes per message.
 package queue
