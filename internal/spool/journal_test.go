@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 )
@@ -116,24 +115,11 @@ func TestJournalDeliveredNeverGetsAFile(t *testing.T) {
 	dir := t.TempDir()
 	s := openJournal(t, dir)
 	s.jnl.limit = 8 << 10 // a few messages per segment
-	body := bytes.Repeat([]byte("x"), 2048)
-	var wg sync.WaitGroup
-	ids := make(chan string, 200)
-	for range 10 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 20 {
-				ids <- put(t, s, body, "b@example.net").Env.ID
-			}
-		}()
-	}
-	wg.Wait()
-	close(ids)
+	ids := putConcurrently(t, s, bytes.Repeat([]byte("x"), 2048), 10, 20, "b@example.net")
 	if n := len(segments(t, s)); n < 3 {
 		t.Fatalf("%d segments, want several", n)
 	}
-	for id := range ids {
+	for _, id := range ids {
 		if err := s.Remove(id); err != nil {
 			t.Fatal(err)
 		}

@@ -41,6 +41,28 @@ func put(t testing.TB, s *Store, body []byte, rcpts ...string) *Message {
 	return m
 }
 
+// putConcurrently commits workers×each messages from workers goroutines
+// and returns their ids.
+func putConcurrently(t testing.TB, s *Store, body []byte, workers, each int, rcpts ...string) []string {
+	t.Helper()
+	var wg sync.WaitGroup
+	ids := make(chan string, workers*each)
+	for range workers {
+		wg.Go(func() {
+			for range each {
+				ids <- put(t, s, body, rcpts...).Env.ID
+			}
+		})
+	}
+	wg.Wait()
+	close(ids)
+	var out []string
+	for id := range ids {
+		out = append(out, id)
+	}
+	return out
+}
+
 func readBody(t *testing.T, s *Store, m *Message) []byte {
 	t.Helper()
 	b, err := s.OpenBody(m)

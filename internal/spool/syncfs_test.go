@@ -26,24 +26,12 @@ func openSyncFS(t testing.TB) *Store {
 func TestSyncFSRoundTrip(t *testing.T) {
 	t.Parallel()
 	s := openSyncFS(t)
-	var wg sync.WaitGroup
-	ids := make(chan string, 100)
-	for range 10 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 10 {
-				ids <- put(t, s, []byte("Subject: x\r\n\r\nhello\r\n"), "b@example.net", "c@example.net").Env.ID
-			}
-		}()
-	}
-	wg.Wait()
-	close(ids)
+	ids := putConcurrently(t, s, []byte("Subject: x\r\n\r\nhello\r\n"), 10, 10, "b@example.net", "c@example.net")
 	res := scanAll(t, s, true)
 	if len(res) != 100 {
 		t.Fatalf("%d messages after the scan, want 100", len(res))
 	}
-	for id := range ids {
+	for _, id := range ids {
 		m := res[id].Msg
 		if m == nil {
 			t.Fatalf("%s missing: %v", id, res[id].Err)
