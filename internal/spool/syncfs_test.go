@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"os"
-	"sync"
 	"syscall"
 	"testing"
 )
